@@ -1,0 +1,155 @@
+/** An entry of the error catalogue: every error the API can answer with. */
+export interface ErrorDefinition {
+  status: number;
+  title: string;
+  /** Whether the same request may succeed if sent again later. */
+  retriable: boolean;
+  /** When it happens, for the docs. */
+  description: string;
+}
+
+/**
+ * The error catalogue: stable codes, their HTTP status and title. Problem responses carry
+ * `type: "urn:tributary:problem:<code>"` and `code: "<code>"`. `docs/errors.md` documents each
+ * code; a test keeps the two in step.
+ */
+export const errorCatalogue = {
+  "malformed-request": {
+    status: 400,
+    title: "Malformed request",
+    retriable: false,
+    description: "The body is not valid JSON or a required header is wrong.",
+  },
+  "invalid-request": {
+    status: 400,
+    title: "Invalid request",
+    retriable: false,
+    description:
+      "A field has the wrong type or value: an event without a type, a negative limit, a bad cursor. `details.errors` lists each problem with its JSON pointer.",
+  },
+  "invalid-topic-name": {
+    status: 400,
+    title: "Invalid topic name",
+    retriable: false,
+    description: "Topic names match `[a-z0-9][a-z0-9._-]{0,127}`.",
+  },
+  "topic-not-found": {
+    status: 404,
+    title: "Topic not found",
+    retriable: false,
+    description:
+      "The topic does not exist (appends create it, unless the server runs with `--no-auto-create`).",
+  },
+  "partition-not-found": {
+    status: 404,
+    title: "Partition not found",
+    retriable: false,
+    description: "The partition number is not below the topic's partition count.",
+  },
+  "event-not-found": {
+    status: 404,
+    title: "Event not found",
+    retriable: false,
+    description: "No event has that id.",
+  },
+  "route-not-found": {
+    status: 404,
+    title: "Route not found",
+    retriable: false,
+    description: "No route matches the method and path.",
+  },
+  "version-conflict": {
+    status: 409,
+    title: "Version conflict",
+    retriable: false,
+    description:
+      "An event's `expectedVersion` does not match the entity stream's current version; nothing of the request was stored. `details` gives the key, the expected and the actual version.",
+  },
+  "id-conflict": {
+    status: 409,
+    title: "Event id reused with different content",
+    retriable: false,
+    description:
+      "An event id is already stored with another topic, type, key, data or metadata; nothing of the request was stored.",
+  },
+  "topic-conflict": {
+    status: 409,
+    title: "Topic exists with other settings",
+    retriable: false,
+    description:
+      "`PUT /v1/topics/{topic}` asked for a partition count other than the existing topic's (partition counts never change, so keys keep their partition).",
+  },
+  "payload-too-large": {
+    status: 413,
+    title: "Payload too large",
+    retriable: false,
+    description: "One event over 1 MiB, a request over 10 MiB or with more than 1000 events.",
+  },
+  "unsupported-media-type": {
+    status: 415,
+    title: "Unsupported media type",
+    retriable: false,
+    description:
+      "Bodies are `application/json`, `application/cloudevents+json`, `application/cloudevents-batch+json`, or CloudEvents binary mode (`ce-*` headers).",
+  },
+  "store-unavailable": {
+    status: 503,
+    title: "Store unavailable",
+    retriable: true,
+    description:
+      "The database cannot be reached or is shutting down; nothing was stored. Retry after the `Retry-After` seconds.",
+  },
+  internal: {
+    status: 500,
+    title: "Internal error",
+    retriable: true,
+    description: "An unexpected failure; the response leaks no detail, the server log has it.",
+  },
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(errorCatalogue, code);
+}
+
+export const problemTypePrefix = "urn:tributary:problem:";
+
+export interface TributaryErrorOptions {
+  /** Overrides the catalogue's title-derived message. */
+  message?: string;
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/** The one error class of Tributary, on the server and in the SDK. */
+export class TributaryError extends Error {
+  override readonly name = "TributaryError";
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retriable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, options: TributaryErrorOptions = {}) {
+    const definition = errorCatalogue[code];
+    super(options.message ?? definition.title, { cause: options.cause });
+    this.code = code;
+    this.status = definition.status;
+    this.retriable = definition.retriable;
+    this.details = options.details;
+  }
+}
+
+export function isTributaryError(error: unknown): error is TributaryError {
+  return error instanceof TributaryError;
+}
+
+function hasCode(error: unknown, code: ErrorCode): error is TributaryError {
+  return error instanceof TributaryError && error.code === code;
+}
+
+export const isVersionConflict = (error: unknown) => hasCode(error, "version-conflict");
+export const isIdConflict = (error: unknown) => hasCode(error, "id-conflict");
+export const isStoreUnavailable = (error: unknown) => hasCode(error, "store-unavailable");
+export const isNotFound = (error: unknown): error is TributaryError =>
+  error instanceof TributaryError && error.status === 404;
