@@ -1,0 +1,136 @@
+import type {
+  EventCoordinates,
+  ExpectedVersion,
+  StoredEvent,
+  TopicInfo,
+  TopicSettings,
+  TributaryError,
+} from "@tributary/protocol";
+
+/**
+ * What an adapter can do beyond the port's contract. Each flag changes how the core behaves, so
+ * each says why it exists.
+ */
+export interface StoreCapabilities {
+  /**
+   * Commits by other processes are announced through `onCommit` (PostgreSQL LISTEN/NOTIFY). Without
+   * it, only this process's commits wake long-polling readers, which is exact for an embedded store
+   * that one process owns.
+   */
+  crossProcessNotify: boolean;
+  /** Several bus processes may share the store (PostgreSQL); SQLite is owned by one process. */
+  sharedByProcesses: boolean;
+}
+
+/** One event ready to store: validated, id assigned, JSON serialized once by the core. */
+export interface PreparedEvent {
+  id: string;
+  type: string;
+  key: string | null;
+  /** `data` as JSON text (`"null"` when the producer sent none). */
+  dataJson: string;
+  /** `metadata` as JSON text of an object. */
+  metadataJson: string;
+  expectedVersion: ExpectedVersion;
+  /**
+   * Hex digest of the event's identity-relevant content (topic, type, key, data, metadata), used to
+   * tell an idempotent resend (same digest → the stored coordinates) from an id reused with other
+   * content (`id-conflict`).
+   */
+  digest: string;
+}
+
+/** The events of one append request: they commit together or not at all. */
+export interface AppendCommand {
+  topic: string;
+  events: PreparedEvent[];
+}
+
+export interface AppendGroupOptions {
+  /** Create an unknown topic with `defaultPartitions`; otherwise the command fails `topic-not-found`. */
+  autoCreate: boolean;
+  defaultPartitions: number;
+}
+
+/**
+ * The outcome of one command of a group. `replayed` is true when every event of the command was
+ * already stored (idempotent resend, nothing new committed).
+ */
+export type AppendOutcome =
+  | { ok: true; events: EventCoordinates[]; replayed: boolean }
+  | { ok: false; error: TributaryError };
+
+/** Announced after a commit: `nextOffset` is the partition's new head (last offset + 1). */
+export interface CommitNotice {
+  topic: string;
+  partition: number;
+  nextOffset: number;
+}
+
+export interface ReadKeyOptions {
+  /** First version to return (default 1). */
+  fromVersion: number;
+  /** Only events committed at or before this time: the entity's history up to a point in time. */
+  asOf?: Date;
+  limit: number;
+}
+
+export interface QueryFilter {
+  topic?: string;
+  type?: string;
+  key?: string;
+  correlationId?: string;
+  /** Commit time, inclusive. */
+  from?: Date;
+  /** Commit time, exclusive. */
+  to?: Date;
+  /** Keyset: only events after this position in the chosen order. */
+  afterPosition?: number;
+  order: "asc" | "desc";
+  limit: number;
+}
+
+/**
+ * The storage port. Adapters: `createSqliteStore`, `createPostgresStore`; both pass
+ * `describeStoreConformance`. Reads never return an event before the events of lower offsets in
+ * its partition are visible (offsets are taken under a per-partition lock held until commit).
+ */
+export interface EventStore {
+  readonly kind: "sqlite" | "postgres";
+  readonly capabilities: StoreCapabilities;
+
+  /** Applies pending versioned migrations; safe to run from several processes at once. */
+  migrate(): Promise<void>;
+
+  /**
+   * Creates a topic or returns the existing one. A different partition count than the existing
+   * topic's is a `topic-conflict`; a different retention updates it.
+   */
+  putTopic(name: string, settings: TopicSettings): Promise<{ topic: TopicInfo; created: boolean }>;
+  getTopic(name: string): Promise<TopicInfo | undefined>;
+  listTopics(): Promise<TopicInfo[]>;
+
+  /**
+   * Commits a group of commands in one transaction (group commit: one fsync for all). Each command
+   * is atomic on its own: a command that fails (version conflict, id conflict, unknown topic)
+   * stores nothing and does not fail the others. Outcomes are in the order of `commands`.
+   * Throws (`store-unavailable`) only when the transaction as a whole could not commit.
+   */
+  appendGroup(commands: AppendCommand[], options: AppendGroupOptions): Promise<AppendOutcome[]>;
+
+  /** Events of one partition from `fromOffset` in offset order, at most `limit`. */
+  readPartition(topic: string, partition: number, fromOffset: number, limit: number): Promise<StoredEvent[]>;
+  /** The entity stream of (topic, key) in version order. */
+  readKey(topic: string, key: string, options: ReadKeyOptions): Promise<StoredEvent[]>;
+  /** Events across topics in position order, filtered, keyset-paginated by position. */
+  query(filter: QueryFilter): Promise<StoredEvent[]>;
+  getEvent(id: string): Promise<StoredEvent | undefined>;
+
+  /** Calls `listener` after each commit that added events to a partition. Returns an unsubscribe. */
+  onCommit(listener: (notice: CommitNotice) => void): () => void;
+
+  /** Resolves when the store answers a trivial query; rejects `store-unavailable` otherwise. */
+  ping(): Promise<void>;
+  /** Waits for in-flight work, then releases connections and file handles. Idempotent. */
+  close(): Promise<void>;
+}

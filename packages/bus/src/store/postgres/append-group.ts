@@ -1,0 +1,358 @@
+import type { Sql, TransactionSql } from "postgres";
+import type { AppendCommand, AppendGroupOptions, AppendOutcome, CommitNotice } from "../event-store.js";
+import {
+  type AppendPlan,
+  type GroupState,
+  partitionOf,
+  partitionSlot,
+  planAppend,
+  type StoredIdentity,
+  streamSlot,
+} from "./plan-append.js";
+import { isRetriableAppendConflict } from "./store-errors.js";
+import { settleAll, withTransaction } from "./transaction.js";
+
+/** What `appendGroup` needs from the store around it. */
+export interface AppendContext {
+  /** Partition counts of topics known to exist. They never change, so entries never go stale. */
+  partitionCounts: Map<string, number>;
+  /** NOTIFY channel of the schema. */
+  channel: string;
+  /** Identifies this store instance in notifications, so it can skip its own. */
+  source: string;
+}
+
+/** The committed group: outcomes in command order, and the partitions that grew. */
+export interface AppendGroupResult {
+  outcomes: AppendOutcome[];
+  notices: CommitNotice[];
+}
+
+/** The payload of a commit notification on the schema's channel. */
+export interface CommitPayload extends CommitNotice {
+  source: string;
+}
+
+/**
+ * Attempts per group. A retry happens only when another transaction committed one of the group's
+ * ids in a topic whose partitions this group did not lock (or on a deadlock between two such
+ * groups); the next attempt sees that row, so two attempts settle it and more are a safety margin.
+ */
+const maxAttempts = 4;
+
+/**
+ * Commits a group of append commands in one transaction, in a fixed number of round trips whatever
+ * the group's size: resolve topics (cached; unknown ones created when `autoCreate`), then in one
+ * pipeline lock the involved partition rows in (topic, partition) order, read the stored ids, the
+ * streams' versions and the commit time, then evaluate every command in JavaScript, then in one
+ * pipeline insert the accepted events, upsert the streams, move the partition heads and notify.
+ * The partition locks are held until COMMIT, so offsets are contiguous and become visible in order
+ * across processes; the fixed lock order rules out deadlocks between groups.
+ */
+export async function appendGroup(
+  sql: Sql,
+  context: AppendContext,
+  commands: readonly AppendCommand[],
+  options: AppendGroupOptions,
+): Promise<AppendGroupResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await appendGroupOnce(sql, context, commands, options);
+    } catch (error) {
+      if (attempt >= maxAttempts || !isRetriableAppendConflict(error)) throw error;
+    }
+  }
+}
+
+async function appendGroupOnce(
+  sql: Sql,
+  context: AppendContext,
+  commands: readonly AppendCommand[],
+  options: AppendGroupOptions,
+): Promise<AppendGroupResult> {
+  const { learned, plan } = await withTransaction(sql, async (tx) => {
+    const topics = await resolveTopics(tx, context.partitionCounts, commands, options);
+    const state = await readGroupState(tx, commands, topics.partitionCounts);
+    const plan = planAppend(commands, state);
+    if (plan.inserts.length > 0) await writePlan(tx, context, plan);
+    return { learned: topics.learned, plan };
+  });
+  // Only now that a creation committed may other groups rely on the cache.
+  for (const [topic, partitions] of learned) context.partitionCounts.set(topic, partitions);
+  return toResult(plan);
+}
+
+interface ResolvedTopics {
+  partitionCounts: Map<string, number>;
+  /** Topics missing from the cache that this transaction found or created, to cache after COMMIT. */
+  learned: Map<string, number>;
+}
+
+async function resolveTopics(
+  tx: TransactionSql,
+  cache: ReadonlyMap<string, number>,
+  commands: readonly AppendCommand[],
+  options: AppendGroupOptions,
+): Promise<ResolvedTopics> {
+  const partitionCounts = new Map<string, number>();
+  const learned = new Map<string, number>();
+  const unknown = new Set<string>();
+  for (const { topic } of commands) {
+    const partitions = cache.get(topic);
+    if (partitions === undefined) unknown.add(topic);
+    else partitionCounts.set(topic, partitions);
+  }
+  if (unknown.size === 0) return { partitionCounts, learned };
+
+  const names = [...unknown].sort();
+  const found = await tx<{ name: string; partitions: number }[]>`
+    SELECT name, partitions FROM topics WHERE name = ANY(${names}::text[])`;
+  const learn = (row: { name: string; partitions: number }) => {
+    partitionCounts.set(row.name, row.partitions);
+    learned.set(row.name, row.partitions);
+  };
+  found.forEach(learn);
+  const missing = names.filter((name) => !partitionCounts.has(name));
+  if (missing.length === 0 || !options.autoCreate) return { partitionCounts, learned };
+
+  // Sorted names: two groups creating the same topics wait for each other in one order.
+  const inserted = await tx<{ name: string; partitions: number }[]>`
+    WITH created AS (
+      INSERT INTO topics (name, partitions)
+      SELECT name, ${options.defaultPartitions}::integer FROM unnest(${missing}::text[]) AS name ORDER BY name
+      ON CONFLICT (name) DO NOTHING
+      RETURNING name, partitions
+    ), created_partitions AS (
+      INSERT INTO partitions (topic, partition)
+      SELECT created.name, partition
+      FROM created, generate_series(0, created.partitions - 1) AS partition
+    )
+    SELECT name, partitions FROM created`;
+  inserted.forEach(learn);
+  const raced = missing.filter((name) => !partitionCounts.has(name));
+  if (raced.length > 0) {
+    // Another process created these meanwhile; the insert waited for its commit, so a new
+    // statement sees them.
+    const rows = await tx<{ name: string; partitions: number }[]>`
+      SELECT name, partitions FROM topics WHERE name = ANY(${raced}::text[])`;
+    rows.forEach(learn);
+  }
+  return { partitionCounts, learned };
+}
+
+interface StoredEventRow {
+  id: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  position: string;
+  version: string | null;
+  time: Date;
+  digest: string;
+}
+
+async function readGroupState(
+  tx: TransactionSql,
+  commands: readonly AppendCommand[],
+  partitionCounts: ReadonlyMap<string, number>,
+): Promise<GroupState> {
+  const lockTopics: string[] = [];
+  const lockPartitions: number[] = [];
+  const lockSlots = new Set<string>();
+  const ids = new Set<string>();
+  const streamTopics: string[] = [];
+  const streamKeys: string[] = [];
+  const streams = new Set<string>();
+  for (const command of commands) {
+    const partitions = partitionCounts.get(command.topic);
+    if (partitions === undefined) continue;
+    for (const event of command.events) {
+      ids.add(event.id);
+      const partition = partitionOf(event, partitions);
+      const slot = partitionSlot(command.topic, partition);
+      if (!lockSlots.has(slot)) {
+        lockSlots.add(slot);
+        lockTopics.push(command.topic);
+        lockPartitions.push(partition);
+      }
+      if (event.key !== null) {
+        const stream = streamSlot(command.topic, event.key);
+        if (!streams.has(stream)) {
+          streams.add(stream);
+          streamTopics.push(command.topic);
+          streamKeys.push(event.key);
+        }
+      }
+    }
+  }
+  const state: GroupState = {
+    partitionCounts,
+    nextOffsets: new Map(),
+    versions: new Map(),
+    storedEvents: new Map(),
+    time: "",
+  };
+  if (lockSlots.size === 0) return state;
+
+  // One pipeline (each query sent as it is built): the server runs them in order, so everything
+  // after the lock is read while holding it and sees every commit of the previous holders.
+  const [locked, stored, versions, clock] = await settleAll([
+    tx<{ topic: string; partition: number; next_offset: string }[]>`
+      SELECT topic, partition, next_offset
+      FROM partitions
+      WHERE (topic, partition) IN (
+        SELECT * FROM unnest(${lockTopics}::text[], ${lockPartitions}::integer[])
+      )
+      ORDER BY topic, partition
+      FOR UPDATE`.execute(),
+    tx<StoredEventRow[]>`
+      SELECT id, topic, partition, "offset", position, version, time, digest
+      FROM events
+      WHERE id = ANY(${[...ids]}::text[])`.execute(),
+    streamKeys.length === 0
+      ? Promise.resolve([])
+      : tx<{ topic: string; key: string; version: string }[]>`
+          SELECT streams.topic, streams.key, streams.version
+          FROM streams
+          JOIN unnest(${streamTopics}::text[], ${streamKeys}::text[]) AS wanted (topic, key)
+            ON streams.topic = wanted.topic AND streams.key = wanted.key`.execute(),
+    tx<{ now: Date }[]>`SELECT date_trunc('milliseconds', clock_timestamp()) AS now`.execute(),
+  ]);
+
+  const nextOffsets = new Map<string, number>();
+  for (const row of locked) nextOffsets.set(partitionSlot(row.topic, row.partition), Number(row.next_offset));
+  const streamVersions = new Map<string, number>();
+  for (const row of versions) streamVersions.set(streamSlot(row.topic, row.key), Number(row.version));
+  const storedEvents = new Map<string, StoredIdentity>();
+  for (const row of stored) {
+    storedEvents.set(row.id, {
+      digest: row.digest,
+      coordinates: {
+        id: row.id,
+        topic: row.topic,
+        partition: row.partition,
+        offset: Number(row.offset),
+        position: Number(row.position),
+        version: row.version === null ? null : Number(row.version),
+        time: row.time.toISOString(),
+      },
+    });
+  }
+  const now = clock[0]?.now;
+  if (now === undefined) throw new Error("the clock query returned no row");
+  return { ...state, nextOffsets, versions: streamVersions, storedEvents, time: now.toISOString() };
+}
+
+async function writePlan(tx: TransactionSql, context: AppendContext, plan: AppendPlan): Promise<void> {
+  // Every event of a group has the group's commit time.
+  const time = plan.inserts[0]?.coordinates.time;
+  if (time === undefined) return;
+  const count = plan.inserts.length;
+  const ids = new Array<string>(count);
+  const topics = new Array<string>(count);
+  const partitions = new Array<number>(count);
+  const offsets = new Array<number>(count);
+  const keys = new Array<string | null>(count);
+  const versions = new Array<number | null>(count);
+  const types = new Array<string>(count);
+  const data = new Array<string>(count);
+  const metadata = new Array<string>(count);
+  const digests = new Array<string>(count);
+  plan.inserts.forEach(({ event, coordinates }, index) => {
+    ids[index] = event.id;
+    topics[index] = coordinates.topic;
+    partitions[index] = coordinates.partition;
+    offsets[index] = coordinates.offset;
+    keys[index] = event.key;
+    versions[index] = coordinates.version;
+    types[index] = event.type;
+    data[index] = event.dataJson;
+    metadata[index] = event.metadataJson;
+    digests[index] = event.digest;
+  });
+
+  const headTopics: string[] = [];
+  const headPartitions: number[] = [];
+  const heads: number[] = [];
+  const payloads: string[] = [];
+  for (const [slot, nextOffset] of plan.nextOffsets) {
+    const [topic, partition] = splitSlot(slot);
+    headTopics.push(topic);
+    headPartitions.push(partition);
+    heads.push(nextOffset);
+    const payload: CommitPayload = { source: context.source, topic, partition, nextOffset };
+    payloads.push(JSON.stringify(payload));
+  }
+  const streamTopics: string[] = [];
+  const streamKeys: string[] = [];
+  const streamVersions: number[] = [];
+  for (const [slot, version] of plan.versions) {
+    const [topic, key] = splitSlotText(slot);
+    streamTopics.push(topic);
+    streamKeys.push(key);
+    streamVersions.push(version);
+  }
+
+  // One pipeline; NOTIFY is delivered by the server at COMMIT, never before.
+  const [inserted] = await settleAll([
+    tx<{ id: string; position: string }[]>`
+      INSERT INTO events (id, topic, partition, "offset", key, version, type, time, data, metadata, digest)
+      SELECT id, topic, partition, "offset", key, version, type, ${time}::timestamptz, data::jsonb, metadata::jsonb, digest
+      FROM unnest(
+        ${ids}::text[], ${topics}::text[], ${partitions}::integer[], ${offsets}::bigint[], ${keys}::text[],
+        ${versions}::bigint[], ${types}::text[], ${data}::text[], ${metadata}::text[], ${digests}::text[]
+      ) WITH ORDINALITY AS event (id, topic, partition, "offset", key, version, type, data, metadata, digest, ordinal)
+      ORDER BY ordinal
+      RETURNING id, position`.execute(),
+    streamKeys.length === 0
+      ? Promise.resolve([])
+      : tx`
+          INSERT INTO streams (topic, key, version)
+          SELECT * FROM unnest(${streamTopics}::text[], ${streamKeys}::text[], ${streamVersions}::bigint[])
+          ON CONFLICT (topic, key) DO UPDATE SET version = excluded.version`.execute(),
+    tx`
+      UPDATE partitions
+      SET next_offset = head.next_offset
+      FROM unnest(${headTopics}::text[], ${headPartitions}::integer[], ${heads}::bigint[])
+        AS head (topic, partition, next_offset)
+      WHERE partitions.topic = head.topic AND partitions.partition = head.partition`.execute(),
+    tx`SELECT pg_notify(${context.channel}, payload) FROM unnest(${payloads}::text[]) AS payload`.execute(),
+  ]);
+
+  const positions = new Map<string, number>();
+  for (const row of inserted) positions.set(row.id, Number(row.position));
+  for (const { coordinates } of plan.inserts) {
+    const position = positions.get(coordinates.id);
+    if (position === undefined) throw new Error("the insert returned no position for an event");
+    coordinates.position = position;
+  }
+}
+
+function splitSlot(slot: string): [string, number] {
+  const [topic, partition] = splitSlotText(slot);
+  return [topic, Number(partition)];
+}
+
+function splitSlotText(slot: string): [string, string] {
+  const separator = slot.indexOf("\u0000");
+  return [slot.slice(0, separator), slot.slice(separator + 1)];
+}
+
+function toResult(plan: AppendPlan): AppendGroupResult {
+  const outcomes = plan.outcomes.map(
+    (outcome): AppendOutcome =>
+      outcome.ok
+        ? {
+            ok: true,
+            replayed: outcome.replayed,
+            events: outcome.events.map((coordinates) => ({ ...coordinates })),
+          }
+        : outcome,
+  );
+  const notices: CommitNotice[] = [];
+  for (const [slot, nextOffset] of plan.nextOffsets) {
+    const [topic, partition] = splitSlot(slot);
+    notices.push({ topic, partition, nextOffset });
+  }
+  return { outcomes, notices };
+}

@@ -1,0 +1,122 @@
+import type { ListenMeta, Sql } from "postgres";
+import type { CommitNotice } from "../event-store.js";
+import type { CommitPayload } from "./append-group.js";
+
+export interface CommitNotificationsOptions {
+  /** The driver instance to LISTEN with, made on first use. */
+  sql(): Sql;
+  /** The schema's NOTIFY channel. */
+  channel: string;
+  /** This store instance's id in payloads: its own commits are announced directly, not heard back. */
+  source: string;
+  /** Current head of every partition, announced after a reconnect (commits meanwhile went unheard). */
+  readHeads(): Promise<CommitNotice[]>;
+}
+
+/** Fans commit notices out to `onCommit` listeners. */
+export interface CommitNotifications {
+  /** Adds a listener; the first one starts listening on the channel. Returns an unsubscribe. */
+  subscribe(listener: (notice: CommitNotice) => void): () => void;
+  /** Announces this instance's own commit to its listeners at once, without a trip to the server. */
+  announce(notices: readonly CommitNotice[]): void;
+  /** Stops listening. The pool's `end()` closes the listening connection itself. */
+  close(): void;
+}
+
+function parsePayload(payload: string): CommitPayload | undefined {
+  try {
+    const value = JSON.parse(payload) as Partial<CommitPayload> | null;
+    if (
+      typeof value?.source === "string" &&
+      typeof value.topic === "string" &&
+      typeof value.partition === "number" &&
+      typeof value.nextOffset === "number"
+    ) {
+      return value as CommitPayload;
+    }
+  } catch {
+    // Not ours: anyone may NOTIFY on the channel. Ignored like any foreign payload.
+  }
+  return undefined;
+}
+
+/**
+ * Commit notices from every process sharing the schema, this one included: other processes' commits
+ * arrive by LISTEN on the schema's channel (PostgreSQL delivers them at COMMIT), this instance's own
+ * are announced directly after its commit, so its readers wake even while the listening connection
+ * is down. The driver re-listens after a lost connection, retrying until the server is back; since
+ * commits made meanwhile were not heard, every partition's head is then announced once, which wakes
+ * any reader that was waiting (a notice never says more than that the head reached `nextOffset`).
+ */
+export function createCommitNotifications(options: CommitNotificationsOptions): CommitNotifications {
+  const listeners = new Set<(notice: CommitNotice) => void>();
+  let listening: Promise<ListenMeta | undefined> | undefined;
+  let hasListened = false;
+  let missedStart = false;
+  let isClosed = false;
+
+  const emit = (notice: CommitNotice) => {
+    for (const listener of [...listeners]) {
+      try {
+        listener(notice);
+      } catch {
+        // A listener's failure is its own: it must not starve the other listeners, nor fail the
+        // append whose commit it was told about.
+      }
+    }
+  };
+
+  const onNotify = (payload: string) => {
+    const parsed = parsePayload(payload);
+    if (parsed === undefined || parsed.source === options.source) return;
+    emit({ topic: parsed.topic, partition: parsed.partition, nextOffset: parsed.nextOffset });
+  };
+
+  const onListen = () => {
+    const isCatchUp = hasListened || missedStart;
+    hasListened = true;
+    if (!isCatchUp || isClosed) return;
+    options.readHeads().then(
+      (heads) => {
+        if (!isClosed) heads.forEach(emit);
+      },
+      () => {
+        // The connection dropped again; the next re-listen catches up.
+      },
+    );
+  };
+
+  const start = () => {
+    if (listening !== undefined || isClosed) return;
+    listening = options
+      .sql()
+      .listen(options.channel, onNotify, onListen)
+      .then(
+        (meta) => meta,
+        () => {
+          // The server is unreachable. The driver keeps retrying the LISTEN in the background and
+          // calls onListen when it succeeds.
+          missedStart = true;
+          return undefined;
+        },
+      );
+  };
+
+  return {
+    subscribe(listener) {
+      listeners.add(listener);
+      start();
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    announce(notices) {
+      notices.forEach(emit);
+    },
+    close() {
+      isClosed = true;
+      listeners.clear();
+      void listening?.then((meta) => meta?.unlisten().catch(() => undefined));
+    },
+  };
+}

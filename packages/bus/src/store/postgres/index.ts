@@ -1,0 +1,2 @@
+export type { PostgresStoreOptions } from "./postgres-store.js";
+export { createPostgresStore } from "./postgres-store.js";

@@ -1,0 +1,68 @@
+/** One schema change, applied once per schema and recorded in `schema_migrations`. */
+export interface Migration {
+  /** Strictly increasing; the order of application. */
+  version: number;
+  name: string;
+  /** Runs with `search_path` set to the store's schema, inside the migration transaction. */
+  sql: string;
+}
+
+/**
+ * The PostgreSQL schema of the store, oldest first. A released migration never changes: a change
+ * is a new entry with the next version.
+ */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "events",
+    sql: `
+CREATE TABLE topics (
+  name text PRIMARY KEY,
+  partitions integer NOT NULL CHECK (partitions > 0),
+  retention jsonb NOT NULL DEFAULT '{}',
+  created_at timestamptz NOT NULL DEFAULT date_trunc('milliseconds', clock_timestamp())
+);
+
+-- One row per partition: its lock serializes appends to the partition, next_offset is its head.
+CREATE TABLE partitions (
+  topic text NOT NULL REFERENCES topics (name),
+  partition integer NOT NULL,
+  next_offset bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (topic, partition)
+);
+
+-- The current version of each entity stream (topic, key).
+CREATE TABLE streams (
+  topic text NOT NULL,
+  key text NOT NULL,
+  version bigint NOT NULL,
+  PRIMARY KEY (topic, key)
+);
+
+-- No foreign keys on the hot tables: a per-row check would cost more than the append itself,
+-- and rows are only written under the partition lock by code that resolved the topic.
+CREATE TABLE events (
+  position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id text NOT NULL UNIQUE,
+  topic text NOT NULL,
+  partition integer NOT NULL,
+  "offset" bigint NOT NULL,
+  key text,
+  version bigint,
+  type text NOT NULL,
+  time timestamptz NOT NULL,
+  data jsonb NOT NULL,
+  metadata jsonb NOT NULL,
+  digest text NOT NULL,
+  UNIQUE (topic, partition, "offset")
+);
+
+CREATE INDEX events_stream_idx ON events (topic, key, version) WHERE key IS NOT NULL;
+CREATE INDEX events_topic_position_idx ON events (topic, position);
+CREATE INDEX events_type_position_idx ON events (type, position);
+CREATE INDEX events_time_idx ON events (time);
+CREATE INDEX events_correlation_idx ON events ((metadata->>'correlationId'), position)
+  WHERE (metadata->>'correlationId') IS NOT NULL;
+`,
+  },
+];

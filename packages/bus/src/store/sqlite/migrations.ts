@@ -1,0 +1,72 @@
+/** One schema change, applied once per database file and recorded in `schema_migrations`. */
+export interface SqliteMigration {
+  /** Strictly increasing; the order of application. */
+  version: number;
+  name: string;
+  /** Runs inside the migration's `BEGIN IMMEDIATE` transaction. */
+  sql: string;
+}
+
+/**
+ * The SQLite schema of the store, oldest first. A released migration never changes: a change is a
+ * new entry with the next version. `partition` and `offset` are quoted because both are SQL
+ * keywords.
+ */
+export const sqliteMigrations: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    name: "events",
+    sql: `
+CREATE TABLE topics (
+  name TEXT PRIMARY KEY,
+  partitions INTEGER NOT NULL CHECK (partitions > 0),
+  retention TEXT NOT NULL DEFAULT '{}',
+  created_at TEXT NOT NULL
+) STRICT;
+
+-- One row per partition: next_offset is its head, the offset the next event gets.
+CREATE TABLE partitions (
+  topic TEXT NOT NULL REFERENCES topics (name),
+  "partition" INTEGER NOT NULL,
+  next_offset INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (topic, "partition")
+) STRICT, WITHOUT ROWID;
+
+-- The current version of each entity stream (topic, key).
+CREATE TABLE streams (
+  topic TEXT NOT NULL,
+  key TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  PRIMARY KEY (topic, key)
+) STRICT, WITHOUT ROWID;
+
+-- AUTOINCREMENT so that a position is never reused, even after the newest events were deleted.
+-- No foreign keys on the hot tables: a per-row check would cost a lookup per insert, and rows are
+-- only written by the append code that resolved the topic in the same transaction.
+CREATE TABLE events (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  topic TEXT NOT NULL,
+  "partition" INTEGER NOT NULL,
+  "offset" INTEGER NOT NULL,
+  key TEXT,
+  version INTEGER,
+  type TEXT NOT NULL,
+  time TEXT NOT NULL,
+  data TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  UNIQUE (topic, "partition", "offset")
+) STRICT;
+
+-- Key first: readKey gives both columns, and a query by key alone across topics can use it too.
+CREATE UNIQUE INDEX events_stream_idx ON events (key, topic, version) WHERE key IS NOT NULL;
+-- An index on one column also holds the rowid (position), so these serve "ORDER BY position".
+CREATE INDEX events_topic_idx ON events (topic);
+CREATE INDEX events_type_idx ON events (type);
+CREATE INDEX events_time_idx ON events (time);
+CREATE INDEX events_correlation_idx ON events (json_extract(metadata, '$.correlationId'))
+  WHERE json_extract(metadata, '$.correlationId') IS NOT NULL;
+`,
+  },
+];

@@ -1,0 +1,225 @@
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { prepareEvent } from "../../append/prepare-event.js";
+import { describeStoreConformance } from "../../testing/store-conformance.js";
+import { applyMigrations } from "./migrate.js";
+import { sqliteMigrations } from "./migrations.js";
+import { openDatabase } from "./open-database.js";
+import { createSqliteStore } from "./sqlite-store.js";
+
+const folder = mkdtempSync(join(tmpdir(), "tributary-sqlite-"));
+let files = 0;
+
+/** A path for a new database file in this test file's temp folder. */
+function newDatabasePath(): string {
+  files += 1;
+  return join(folder, `store-${files}.db`);
+}
+
+afterAll(() => {
+  rmSync(folder, { recursive: true, force: true });
+});
+
+describeStoreConformance({
+  name: "sqlite",
+  create: async () => {
+    const store = createSqliteStore({ path: newDatabasePath() });
+    await store.migrate();
+    return store;
+  },
+});
+
+/** A process of the migration race, migrating `paths` one round at a time. */
+interface Racer {
+  child: ChildProcessWithoutNullStreams;
+  /** Resolves when the racer has printed `ready` (or `done`) `count` times in all. */
+  announced(count: number): Promise<void>;
+  /** Everything the racer printed, once it exited successfully. */
+  exited: Promise<string>;
+}
+
+/** Starts the migration-race fixture in its own process (vite-node runs the TypeScript). */
+function startRacer(paths: string[]): Racer {
+  const viteNode = join(
+    dirname(createRequire(import.meta.url).resolve("vite-node/package.json")),
+    "vite-node.mjs",
+  );
+  const fixture = join(dirname(fileURLToPath(import.meta.url)), "migration-race.fixture.ts");
+  const child = spawn(process.execPath, [viteNode, fixture], {
+    env: { ...process.env, TRIBUTARY_SQLITE_PATHS: paths.join("\n") },
+    stdio: "pipe",
+  });
+  let output = "";
+  let waiting: { count: number; resolve: () => void } | undefined;
+  const announcements = () => output.split("\n").filter((line) => line === "ready" || line === "done").length;
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+    if (waiting !== undefined && announcements() >= waiting.count) waiting.resolve();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<string>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`racer exited ${code}: ${output}`)),
+    );
+  });
+  return {
+    child,
+    exited,
+    announced: (count) =>
+      new Promise<void>((resolve, reject) => {
+        if (announcements() >= count) return resolve();
+        waiting = { count, resolve };
+        exited.then(() => reject(new Error(`racer ended before round ${count}: ${output}`)), reject);
+      }),
+  };
+}
+
+describe("SQLite store", () => {
+  it("opens the file in WAL mode with synchronous FULL", async () => {
+    // Given a store on a new file, migrated
+    const path = newDatabasePath();
+    const store = createSqliteStore({ path });
+    await store.migrate();
+
+    // When the file and a connection opened like the store's are inspected
+    const other = new Database(path);
+    const journalMode = other.pragma("journal_mode", { simple: true });
+    other.close();
+    const db = openDatabase(path);
+    const synchronous = db.pragma("synchronous", { simple: true });
+    const busyTimeout = db.pragma("busy_timeout", { simple: true });
+    db.close();
+    await store.close();
+
+    // Then the file is WAL, commits sync fully (2 = FULL), and a locked file is waited for
+    expect(journalMode).toBe("wal");
+    expect(synchronous).toBe(2);
+    expect(busyTimeout).toBeGreaterThan(0);
+  });
+
+  it("declares that one process owns the file", async () => {
+    // Given a store
+    const store = createSqliteStore({ path: newDatabasePath() });
+
+    // When its capabilities are read
+    const { kind, capabilities } = store;
+    await store.close();
+
+    // Then it is the sqlite kind, neither shared nor notified across processes
+    expect(kind).toBe("sqlite");
+    expect(capabilities).toEqual({ crossProcessNotify: false, sharedByProcesses: false });
+  });
+
+  it("applies each migration once and records it in schema_migrations", () => {
+    // Given a new file
+    const db = openDatabase(newDatabasePath());
+
+    // When it is migrated twice
+    const first = applyMigrations(db);
+    const second = applyMigrations(db);
+
+    // Then the first run applied every migration, the second none, and each is recorded once
+    const recorded = db.prepare("SELECT version, name FROM schema_migrations ORDER BY version").all();
+    db.close();
+    expect(first).toEqual(sqliteMigrations.map((migration) => migration.version));
+    expect(second).toEqual([]);
+    expect(recorded).toEqual(sqliteMigrations.map(({ version, name }) => ({ version, name })));
+  });
+
+  it("rolls back every migration of a run when one fails", () => {
+    // Given a new file and a migration list whose second entry is broken
+    const db = openDatabase(newDatabasePath());
+    const broken = [
+      { version: 1, name: "good", sql: "CREATE TABLE good (id INTEGER PRIMARY KEY)" },
+      { version: 2, name: "broken", sql: "CREATE TABLE broken (" },
+    ];
+
+    // When it is migrated
+    const attempt = () => applyMigrations(db, broken);
+
+    // Then it throws and leaves neither the tables nor their records
+    expect(attempt).toThrow();
+    const tables = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .pluck()
+      .all();
+    db.close();
+    expect(tables).not.toContain("good");
+    expect(tables).not.toContain("schema_migrations");
+  });
+
+  it("several processes opening and migrating one new file at once all succeed and migrate it once", async () => {
+    // Given 6 processes, each ready to open and migrate the same new files, one file per round
+    const paths = Array.from({ length: 15 }, () => newDatabasePath());
+    const racers = Array.from({ length: 6 }, () => startRacer(paths));
+
+    // When, round after round, they are all told to go at once
+    for (const round of paths.keys()) {
+      await Promise.all(racers.map((racer) => racer.announced(round + 1)));
+      for (const racer of racers) racer.child.stdin.write("go\n");
+    }
+    await Promise.all(racers.map((racer) => racer.announced(paths.length + 1)));
+    for (const racer of racers) racer.child.stdin.end();
+    const outputs = await Promise.all(racers.map((racer) => racer.exited));
+
+    // Then each racer migrated every file without error, and every file records each migration once
+    for (const output of outputs) expect(output).toContain("done");
+    for (const path of paths) {
+      const db = new Database(path, { readonly: true });
+      const versions = db.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all();
+      db.close();
+      expect(versions).toEqual(sqliteMigrations.map((migration) => migration.version));
+    }
+  });
+
+  it("keeps committed events, topics and heads across close and reopen", async () => {
+    // Given a store file holding two users events, closed
+    const path = newDatabasePath();
+    const first = createSqliteStore({ path });
+    await first.migrate();
+    await first.putTopic("users", { partitions: 1, retention: { maxAgeMs: 60_000 } });
+    const events = [
+      prepareEvent("users", { type: "UserCreated", key: "user-1", data: { name: "Ada" } }),
+      prepareEvent("users", { type: "UserRenamed", key: "user-1", data: { name: "Ada L." } }),
+    ];
+    const [outcome] = await first.appendGroup([{ topic: "users", events }], {
+      autoCreate: false,
+      defaultPartitions: 1,
+    });
+    await first.close();
+
+    // When the file is opened again
+    const second = createSqliteStore({ path });
+    await second.migrate();
+    const topic = await second.getTopic("users");
+    const stream = await second.readKey("users", "user-1", { fromVersion: 1, limit: 10 });
+    const [next] = await second.appendGroup(
+      [{ topic: "users", events: [prepareEvent("users", { type: "UserRenamed", key: "user-1", data: {} })] }],
+      { autoCreate: false, defaultPartitions: 1 },
+    );
+    await second.close();
+
+    // Then the topic, the events and the stream's version are as committed
+    expect(outcome?.ok).toBe(true);
+    expect(topic).toMatchObject({
+      partitions: 1,
+      retention: { maxAgeMs: 60_000 },
+      events: 2,
+      headOffsets: [2],
+    });
+    expect(stream.map((event) => [event.version, event.data])).toEqual([
+      [1, { name: "Ada" }],
+      [2, { name: "Ada L." }],
+    ]);
+    expect(next).toMatchObject({ ok: true, events: [{ offset: 2, version: 3 }] });
+  });
+});

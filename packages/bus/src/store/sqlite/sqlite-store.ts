@@ -1,0 +1,224 @@
+import { limits, type TopicInfo, type TopicSettings, TributaryError } from "@tributary/protocol";
+import { canonicalJson } from "../../append/canonical-json.js";
+import type { AppendCommand, AppendGroupOptions, CommitNotice, EventStore } from "../event-store.js";
+import { appendGroupInTransaction } from "./append-group.js";
+import { toStoredEvent } from "./event-row.js";
+import { applyMigrations } from "./migrate.js";
+import { openDatabase } from "./open-database.js";
+import { type QueryStatementCache, queryEventRows } from "./query-events.js";
+import { closedStoreError, toStoreError } from "./sqlite-errors.js";
+import { prepareStatements, type SqliteStatements } from "./statements.js";
+import { insertTopic, toTopicInfo } from "./topic-rows.js";
+
+export interface SqliteStoreOptions {
+  /** The database file, created when missing (its folder must exist). `":memory:"` for a private one. */
+  path: string;
+}
+
+/**
+ * An event store in one SQLite file, owned by this process. better-sqlite3 is synchronous, so each
+ * operation runs to completion on the event loop and appends are serialized without further
+ * locking: a group's offsets are taken and committed before any other operation starts, which makes
+ * offsets contiguous and visible in order. Each `appendGroup` is one `BEGIN IMMEDIATE` transaction
+ * (one fsync for the whole group). The store must be migrated (`migrate()`) before other calls.
+ *
+ * @example
+ * const store = createSqliteStore({ path: "./data/tributary.db" });
+ * await store.migrate();
+ * const [outcome] = await store.appendGroup([{ topic: "users", events: [prepareEvent("users", input)] }], {
+ *   autoCreate: true,
+ *   defaultPartitions: 4,
+ * });
+ */
+export function createSqliteStore(options: SqliteStoreOptions): EventStore {
+  let db: ReturnType<typeof openDatabase>;
+  try {
+    db = openDatabase(options.path);
+  } catch (error) {
+    throw toStoreError(error);
+  }
+  let statements: SqliteStatements | undefined;
+  let closed = false;
+  /** Partition counts of committed topics: they never change, so entries never go stale. */
+  const partitionCounts = new Map<string, number>();
+  const queryStatements: QueryStatementCache = new Map();
+  const listeners = new Set<(notice: CommitNotice) => void>();
+  const appendTransaction = db.transaction(appendGroupInTransaction);
+  const putTopicTransaction = db.transaction(putTopicInTransaction);
+
+  /** Runs `work` on the open database, surfacing driver failures as `store-unavailable` when apt. */
+  function run<T>(work: (prepared: SqliteStatements) => T): Promise<T> {
+    if (closed) return Promise.reject(closedStoreError());
+    try {
+      statements ??= prepareStatements(db);
+      return Promise.resolve(work(statements));
+    } catch (error) {
+      return Promise.reject(toStoreError(error));
+    }
+  }
+
+  function readTopic(prepared: SqliteStatements, name: string): TopicInfo | undefined {
+    const row = prepared.selectTopic.get(name);
+    if (row === undefined) return undefined;
+    partitionCounts.set(row.name, row.partitions);
+    return toTopicInfo(row, prepared.selectHeads.all(name));
+  }
+
+  function putTopicInTransaction(
+    prepared: SqliteStatements,
+    name: string,
+    settings: TopicSettings,
+  ): { topic: TopicInfo; created: boolean } {
+    const existing = prepared.selectTopic.get(name);
+    if (existing === undefined) {
+      const partitions = settings.partitions ?? limits.defaultPartitions;
+      insertTopic(
+        prepared,
+        name,
+        partitions,
+        JSON.stringify(settings.retention ?? {}),
+        new Date().toISOString(),
+      );
+    } else {
+      if (settings.partitions !== undefined && settings.partitions !== existing.partitions) {
+        throw new TributaryError("topic-conflict", {
+          message: `Topic "${name}" exists with ${existing.partitions} partitions, not ${settings.partitions}`,
+          details: { topic: name, partitions: existing.partitions, requestedPartitions: settings.partitions },
+        });
+      }
+      if (
+        settings.retention !== undefined &&
+        canonicalJson(settings.retention) !== canonicalJson(JSON.parse(existing.retention))
+      ) {
+        prepared.updateRetention.run(JSON.stringify(settings.retention), name);
+      }
+    }
+    const topic = readTopic(prepared, name);
+    if (topic === undefined) throw new Error(`topic "${name}" vanished inside its transaction`);
+    return { topic, created: existing === undefined };
+  }
+
+  function announce(notices: CommitNotice[]): void {
+    for (const notice of notices) {
+      for (const listener of listeners) {
+        try {
+          listener(notice);
+        } catch {
+          // The events are committed: a listener's failure must not turn the append into an error
+          // (the producer would retry an append that succeeded). Listeners handle their own errors.
+        }
+      }
+    }
+  }
+
+  return {
+    kind: "sqlite",
+    capabilities: {
+      // One process owns the file, so its own commits are all the commits there are.
+      crossProcessNotify: false,
+      // A second bus process on the same file would not see the first one's commits announced, and
+      // its topic cache and group commits assume a single writer.
+      sharedByProcesses: false,
+    },
+
+    migrate() {
+      if (closed) return Promise.reject(closedStoreError());
+      try {
+        applyMigrations(db);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(toStoreError(error));
+      }
+    },
+
+    putTopic(name, settings) {
+      return run((prepared) => putTopicTransaction.immediate(prepared, name, settings));
+    },
+
+    getTopic(name) {
+      return run((prepared) => readTopic(prepared, name));
+    },
+
+    listTopics() {
+      return run((prepared) => {
+        const heads = new Map<string, number[]>();
+        for (const row of prepared.selectAllHeads.all()) {
+          const list = heads.get(row.topic);
+          if (list === undefined) heads.set(row.topic, [row.next_offset]);
+          else list.push(row.next_offset);
+        }
+        return prepared.selectTopics.all().map((row) => toTopicInfo(row, heads.get(row.name) ?? []));
+      });
+    },
+
+    appendGroup(commands: AppendCommand[], groupOptions: AppendGroupOptions) {
+      return run((prepared) => {
+        const result = appendTransaction.immediate(prepared, partitionCounts, commands, groupOptions);
+        // Only now that the group committed may the topics it created be trusted by later groups.
+        for (const [name, partitions] of result.partitionCounts) partitionCounts.set(name, partitions);
+        announce(result.notices);
+        return result.outcomes;
+      });
+    },
+
+    readPartition(topic, partition, fromOffset, limit) {
+      return run((prepared) =>
+        prepared.readPartition.all(topic, partition, fromOffset, limit).map(toStoredEvent),
+      );
+    },
+
+    readKey(topic, key, readOptions) {
+      return run((prepared) => {
+        const rows =
+          readOptions.asOf === undefined
+            ? prepared.readKey.all(topic, key, readOptions.fromVersion, readOptions.limit)
+            : prepared.readKeyAsOf.all(
+                topic,
+                key,
+                readOptions.fromVersion,
+                readOptions.asOf.toISOString(),
+                readOptions.limit,
+              );
+        return rows.map(toStoredEvent);
+      });
+    },
+
+    query(filter) {
+      return run(() => queryEventRows(db, queryStatements, filter).map(toStoredEvent));
+    },
+
+    getEvent(id) {
+      return run((prepared) => {
+        const row = prepared.getEvent.get(id);
+        return row === undefined ? undefined : toStoredEvent(row);
+      });
+    },
+
+    onCommit(listener) {
+      // A wrapper, so that subscribing the same function twice gives two independent subscriptions.
+      const subscription = (notice: CommitNotice) => listener(notice);
+      listeners.add(subscription);
+      return () => {
+        listeners.delete(subscription);
+      };
+    },
+
+    ping() {
+      return run((prepared) => {
+        prepared.ping.get();
+      });
+    },
+
+    close() {
+      if (closed) return Promise.resolve();
+      closed = true;
+      listeners.clear();
+      try {
+        db.close();
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(toStoreError(error));
+      }
+    },
+  };
+}
