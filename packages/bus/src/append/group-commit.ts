@@ -1,0 +1,80 @@
+import type { AppendCommand, AppendGroupOptions, AppendOutcome, EventStore } from "../store/event-store.js";
+
+export interface GroupCommitOptions extends AppendGroupOptions {
+  /** Upper bound of events in one transaction; larger backlogs are split over several commits. */
+  maxGroupEvents: number;
+}
+
+interface Pending {
+  command: AppendCommand;
+  resolve(outcome: AppendOutcome): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit: commands submitted while a transaction is in flight wait and are committed together
+ * in the next one, so many concurrent requests share one fsync. Each command keeps its own
+ * outcome; a command that fails (version conflict, id conflict) fails alone. A store-level failure
+ * rejects every command of that group (none of them is stored). One transaction is in flight at a
+ * time per process, which also keeps the order of submission.
+ */
+export class GroupCommitter {
+  readonly #store: EventStore;
+  readonly #options: GroupCommitOptions;
+  #queue: Pending[] = [];
+  #inFlight: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(store: EventStore, options: GroupCommitOptions) {
+    this.#store = store;
+    this.#options = options;
+  }
+
+  /** Resolves with the command's outcome once its group has committed (or failed as a whole). */
+  submit(command: AppendCommand): Promise<AppendOutcome> {
+    if (this.#closed) return Promise.reject(new Error("the group committer is closed"));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ command, resolve, reject });
+      if (this.#inFlight === undefined) this.#inFlight = this.#drain();
+    });
+  }
+
+  /** Stops taking commands and waits until everything already submitted has been committed. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#inFlight;
+  }
+
+  async #drain(): Promise<void> {
+    // Yield once so that requests parsed in the same turn of the event loop join the first group.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.#queue.length > 0) {
+      const group = this.#takeGroup();
+      try {
+        const outcomes = await this.#store.appendGroup(
+          group.map((pending) => pending.command),
+          this.#options,
+        );
+        group.forEach((pending, index) => {
+          const outcome = outcomes[index];
+          if (outcome === undefined) pending.reject(new Error("the store returned too few outcomes"));
+          else pending.resolve(outcome);
+        });
+      } catch (error) {
+        for (const pending of group) pending.reject(error);
+      }
+    }
+    this.#inFlight = undefined;
+  }
+
+  #takeGroup(): Pending[] {
+    let events = 0;
+    let count = 0;
+    for (const pending of this.#queue) {
+      if (count > 0 && events + pending.command.events.length > this.#options.maxGroupEvents) break;
+      events += pending.command.events.length;
+      count += 1;
+    }
+    return this.#queue.splice(0, count);
+  }
+}

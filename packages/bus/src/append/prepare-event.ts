@@ -1,0 +1,29 @@
+import { createHash } from "node:crypto";
+import type { EventInput } from "@tributary/protocol";
+import { v7 as uuidv7 } from "uuid";
+import type { PreparedEvent } from "../store/event-store.js";
+import { canonicalJson } from "./canonical-json.js";
+
+/**
+ * Turns a validated event input into what the store commits: assigns a UUIDv7 id when the producer
+ * gave none, serializes `data` and `metadata` once, and digests the content that decides whether a
+ * resend of the same id is the same event (topic, type, key, data, metadata — not
+ * `expectedVersion`, which a retry may legitimately change).
+ */
+export function prepareEvent(topic: string, input: EventInput): PreparedEvent {
+  const key = input.key ?? null;
+  const data = input.data === undefined ? null : input.data;
+  const metadata = input.metadata ?? {};
+  const digest = createHash("sha256")
+    .update(canonicalJson([topic, input.type, key, data, metadata]))
+    .digest("base64url");
+  return {
+    id: input.id ?? uuidv7(),
+    type: input.type,
+    key,
+    dataJson: JSON.stringify(data),
+    metadataJson: JSON.stringify(metadata),
+    expectedVersion: input.expectedVersion ?? "any",
+    digest,
+  };
+}

@@ -1,0 +1,247 @@
+import {
+  type EventCoordinates,
+  isValidTopicName,
+  type KeyPage,
+  limits,
+  type PartitionPage,
+  type QueryPage,
+  type StoredEvent,
+  type TopicInfo,
+  type TopicSettings,
+  TributaryError,
+} from "@tributary/protocol";
+import { GroupCommitter } from "./append/group-commit.js";
+import { prepareEvent } from "./append/prepare-event.js";
+import { validateEvents } from "./append/validate-events.js";
+import { CommitWaiter } from "./read/commit-waiter.js";
+import { decodeCursor, encodeCursor } from "./read/query-cursor.js";
+import type { EventStore, PreparedEvent } from "./store/event-store.js";
+
+export interface BusOptions {
+  store: EventStore;
+  /** Appending to an unknown topic creates it (default true). */
+  autoCreateTopics?: boolean;
+  /** Partition count of auto-created topics and of `PUT` without `partitions` (default 4). */
+  defaultPartitions?: number;
+  /** Events in one group-commit transaction at most (default 10,000). */
+  maxGroupEvents?: number;
+}
+
+export interface AppendResult {
+  events: EventCoordinates[];
+  /** Every event was already stored: nothing new was committed. */
+  replayed: boolean;
+}
+
+export interface ReadPartitionOptions {
+  from: number;
+  limit: number;
+  /** Long-poll: wait up to this many milliseconds for an event when none is there yet. */
+  waitMs: number;
+}
+
+export interface ReadKeyRequest {
+  fromVersion: number;
+  asOf?: Date;
+  limit: number;
+}
+
+export interface QueryRequest {
+  topic?: string;
+  type?: string;
+  key?: string;
+  correlationId?: string;
+  from?: Date;
+  to?: Date;
+  after?: string;
+  order: "asc" | "desc";
+  limit: number;
+}
+
+/** The bus core: what the HTTP layer (and any other front) calls. Knows no HTTP and no SQL. */
+export interface Bus {
+  readonly store: EventStore;
+  /** Validates, prepares and group-commits one request's events (atomic). */
+  append(topic: string, inputs: unknown[], pointer?: (index: number) => string): Promise<AppendResult>;
+  putTopic(name: string, settings: TopicSettings): Promise<{ topic: TopicInfo; created: boolean }>;
+  getTopic(name: string): Promise<TopicInfo>;
+  listTopics(): Promise<TopicInfo[]>;
+  readPartition(topic: string, partition: number, options: ReadPartitionOptions): Promise<PartitionPage>;
+  readKey(topic: string, key: string, request: ReadKeyRequest): Promise<KeyPage>;
+  query(request: QueryRequest): Promise<QueryPage>;
+  getEvent(id: string): Promise<StoredEvent>;
+  /** Ends every long-poll now (it answers with what it has); later reads do not wait. */
+  endWaits(): void;
+  /** Ends long-polls, commits what was already submitted, then closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+export function assertTopicName(name: string): void {
+  if (!isValidTopicName(name)) {
+    throw new TributaryError("invalid-topic-name", {
+      message: "topic names match [a-z0-9][a-z0-9._-]{0,127}",
+      details: { topic: name.slice(0, 200) },
+    });
+  }
+}
+
+function eventBytes(event: PreparedEvent): number {
+  return (
+    Buffer.byteLength(event.dataJson) +
+    Buffer.byteLength(event.metadataJson) +
+    Buffer.byteLength(event.type) +
+    Buffer.byteLength(event.id) +
+    (event.key === null ? 0 : Buffer.byteLength(event.key))
+  );
+}
+
+/**
+ * Creates the bus core over a migrated store.
+ *
+ * @example
+ * const store = createSqliteStore({ path: "./data/tributary.db" });
+ * await store.migrate();
+ * const bus = createBus({ store });
+ * await bus.append("users", [{ type: "UserCreated", key: "user-1", data: { name: "Ada" } }]);
+ */
+export function createBus(options: BusOptions): Bus {
+  const { store } = options;
+  const autoCreate = options.autoCreateTopics ?? true;
+  const defaultPartitions = options.defaultPartitions ?? limits.defaultPartitions;
+  const committer = new GroupCommitter(store, {
+    autoCreate,
+    defaultPartitions,
+    maxGroupEvents: options.maxGroupEvents ?? 10_000,
+  });
+  const waiter = new CommitWaiter(store);
+  // Partition counts never change, so a topic seen once need not be looked up again.
+  const partitionCounts = new Map<string, number>();
+  let closing: Promise<void> | undefined;
+  let waitsEnded = false;
+
+  async function partitionCount(topic: string): Promise<number> {
+    assertTopicName(topic);
+    const known = partitionCounts.get(topic);
+    if (known !== undefined) return known;
+    const info = await store.getTopic(topic);
+    if (info === undefined) throw new TributaryError("topic-not-found", { details: { topic } });
+    partitionCounts.set(topic, info.partitions);
+    return info.partitions;
+  }
+
+  async function getTopic(name: string): Promise<TopicInfo> {
+    assertTopicName(name);
+    const info = await store.getTopic(name);
+    if (info === undefined) throw new TributaryError("topic-not-found", { details: { topic: name } });
+    return info;
+  }
+
+  return {
+    store,
+
+    async append(topic, inputs, pointer = (index) => `/events/${index}`) {
+      assertTopicName(topic);
+      const valid = validateEvents(inputs, pointer);
+      const events = valid.map((input) => prepareEvent(topic, input));
+      events.forEach((event, index) => {
+        const bytes = eventBytes(event);
+        if (bytes > limits.maxEventBytes) {
+          throw new TributaryError("payload-too-large", {
+            message: `${pointer(index) || "the event"} is ${bytes} bytes; one event is at most ${limits.maxEventBytes}`,
+            details: { limit: limits.maxEventBytes, bytes, pointer: pointer(index) },
+          });
+        }
+      });
+      if (closing) throw new TributaryError("store-unavailable", { message: "the bus is shutting down" });
+      const outcome = await committer.submit({ topic, events });
+      if (!outcome.ok) throw outcome.error;
+      return { events: outcome.events, replayed: outcome.replayed };
+    },
+
+    async putTopic(name, settings) {
+      assertTopicName(name);
+      const result = await store.putTopic(name, {
+        partitions: settings.partitions ?? defaultPartitions,
+        ...(settings.retention === undefined ? {} : { retention: settings.retention }),
+      });
+      partitionCounts.set(name, result.topic.partitions);
+      return result;
+    },
+
+    getTopic,
+
+    listTopics: () => store.listTopics(),
+
+    async readPartition(topic, partition, { from, limit, waitMs }) {
+      const partitions = await partitionCount(topic);
+      if (partition >= partitions) {
+        throw new TributaryError("partition-not-found", { details: { topic, partition, partitions } });
+      }
+      // Register before reading, so that a commit between the read and the wait still wakes us.
+      const wait = waitMs > 0 && !waitsEnded ? waiter.wait(topic, partition, from, waitMs) : undefined;
+      let events = await store.readPartition(topic, partition, from, limit);
+      if (wait !== undefined) {
+        if (events.length === 0 && (await wait.done)) {
+          events = await store.readPartition(topic, partition, from, limit);
+        } else {
+          wait.cancel();
+        }
+      }
+      const last = events[events.length - 1];
+      return { events, next: last === undefined ? from : last.offset + 1 };
+    },
+
+    async readKey(topic, key, request) {
+      assertTopicName(topic);
+      const events = await store.readKey(topic, key, request);
+      const last = events[events.length - 1];
+      const isFull = events.length === request.limit;
+      return { events, next: isFull && last?.version != null ? last.version + 1 : null };
+    },
+
+    async query(request) {
+      if (request.topic !== undefined) assertTopicName(request.topic);
+      const afterPosition =
+        request.after === undefined ? undefined : decodeCursor(request.after, request.order);
+      const events = await store.query({
+        ...(request.topic === undefined ? {} : { topic: request.topic }),
+        ...(request.type === undefined ? {} : { type: request.type }),
+        ...(request.key === undefined ? {} : { key: request.key }),
+        ...(request.correlationId === undefined ? {} : { correlationId: request.correlationId }),
+        ...(request.from === undefined ? {} : { from: request.from }),
+        ...(request.to === undefined ? {} : { to: request.to }),
+        ...(afterPosition === undefined ? {} : { afterPosition }),
+        order: request.order,
+        limit: request.limit,
+      });
+      const last = events[events.length - 1];
+      const isFull = events.length === request.limit;
+      return {
+        events,
+        next: isFull && last !== undefined ? encodeCursor(request.order, last.position) : null,
+      };
+    },
+
+    async getEvent(id) {
+      const event = await store.getEvent(id);
+      if (event === undefined)
+        throw new TributaryError("event-not-found", { details: { id: id.slice(0, 256) } });
+      return event;
+    },
+
+    endWaits() {
+      waitsEnded = true;
+      waiter.close();
+    },
+
+    close() {
+      closing ??= (async () => {
+        waitsEnded = true;
+        waiter.close();
+        await committer.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

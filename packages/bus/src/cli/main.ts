@@ -1,0 +1,71 @@
+import { pino } from "pino";
+import { startServer } from "../server.js";
+import { describeStoreUrl } from "../store/open-store.js";
+import { parseServeOptions, serveUsage } from "./serve-options.js";
+
+const usage = `Usage: tributary <command> [options]
+
+Commands:
+  serve     run the bus (tributary serve --help for its options)
+`;
+
+async function serve(args: string[]): Promise<number> {
+  const options = parseServeOptions(args, process.env);
+  if (options === "help") {
+    process.stdout.write(serveUsage);
+    return 0;
+  }
+  const logger = pino({ level: options.logLevel, redact: ["req.headers.authorization"] });
+  const server = await startServer({
+    store: options.store,
+    host: options.host,
+    port: options.port,
+    autoCreateTopics: options.autoCreateTopics,
+    defaultPartitions: options.defaultPartitions,
+    logger,
+  });
+  logger.info({ url: server.url, store: describeStoreUrl(options.store) }, "tributary is listening");
+  process.stdout.write(`Tributary listening on ${server.url} (store ${describeStoreUrl(options.store)})\n`);
+
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const stop = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        logger.warn({ signal }, "second signal: exiting without waiting");
+        process.exit(130);
+      }
+      logger.info({ signal }, "shutting down: finishing in-flight requests");
+      server.close().then(
+        () => {
+          logger.info("stopped");
+          resolve(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "shutdown failed");
+          resolve(1);
+        },
+      );
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
+/** The `tributary` command line. Resolves with the process exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  switch (command) {
+    case "serve":
+      return serve(rest);
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(usage);
+      return command === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${usage}`);
+      return 1;
+  }
+}

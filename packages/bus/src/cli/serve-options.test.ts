@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { parseServeOptions } from "./serve-options.js";
+
+describe("serve options", () => {
+  it("defaults to the embedded store on loopback port 4700", () => {
+    expect(parseServeOptions([], {})).toEqual({
+      store: "sqlite:./data/tributary.db",
+      host: "127.0.0.1",
+      port: 4700,
+      autoCreateTopics: true,
+      defaultPartitions: 4,
+      logLevel: "info",
+    });
+  });
+
+  it("takes the environment, and flags over the environment", () => {
+    const env = {
+      TRIBUTARY_PORT: "5000",
+      TRIBUTARY_HOST: "0.0.0.0",
+      TRIBUTARY_STORE: "postgres://db/x",
+      TRIBUTARY_AUTO_CREATE: "false",
+    };
+    expect(parseServeOptions([], env)).toMatchObject({
+      port: 5000,
+      host: "0.0.0.0",
+      store: "postgres://db/x",
+      autoCreateTopics: false,
+    });
+    expect(
+      parseServeOptions(["--port", "6000", "--no-auto-create"], { TRIBUTARY_PORT: "5000" }),
+    ).toMatchObject({
+      port: 6000,
+      autoCreateTopics: false,
+    });
+  });
+
+  it("refuses bad values and unknown flags with a clear message", () => {
+    expect(() => parseServeOptions(["--port", "http"], {})).toThrow(/--port must be a whole number/);
+    expect(() => parseServeOptions(["--prot", "1"], {})).toThrow(/Unknown option/);
+    expect(parseServeOptions(["--help"], {})).toBe("help");
+  });
+});

@@ -1,0 +1,72 @@
+import { parseArgs } from "node:util";
+import { limits } from "@tributary/protocol";
+import { defaultStoreUrl } from "../store/open-store.js";
+
+export interface ServeOptions {
+  store: string;
+  host: string;
+  port: number;
+  autoCreateTopics: boolean;
+  defaultPartitions: number;
+  logLevel: string;
+}
+
+export const serveUsage = `Usage: tributary serve [options]
+
+Options (environment variable in brackets):
+  --store URL              sqlite:PATH or postgres://user@host:port/db[?schema=NAME]
+                           [TRIBUTARY_STORE] (default ${defaultStoreUrl})
+  --host HOST              interface to listen on [TRIBUTARY_HOST] (default 127.0.0.1)
+  --port PORT              port to listen on [TRIBUTARY_PORT] (default 4700)
+  --no-auto-create         appending to an unknown topic is a 404 [TRIBUTARY_AUTO_CREATE=false]
+  --default-partitions N   partitions of new topics [TRIBUTARY_DEFAULT_PARTITIONS] (default ${limits.defaultPartitions})
+  --log-level LEVEL        fatal, error, warn, info, debug, trace, silent [TRIBUTARY_LOG_LEVEL] (default info)
+  -h, --help               show this help
+`;
+
+function integer(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be a whole number from ${min} to ${max}, not "${text}"`);
+  }
+  return value;
+}
+
+/**
+ * Reads `serve` options from the command line, then the environment, then the defaults. Throws a
+ * plain Error with a message fit for the terminal on a bad value.
+ */
+export function parseServeOptions(
+  args: string[],
+  env: Record<string, string | undefined>,
+): ServeOptions | "help" {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      store: { type: "string" },
+      host: { type: "string" },
+      port: { type: "string" },
+      "no-auto-create": { type: "boolean" },
+      "default-partitions": { type: "string" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  const autoCreateEnv = env.TRIBUTARY_AUTO_CREATE?.toLowerCase();
+  return {
+    store: values.store ?? env.TRIBUTARY_STORE ?? defaultStoreUrl,
+    host: values.host ?? env.TRIBUTARY_HOST ?? "127.0.0.1",
+    port: integer("--port", values.port ?? env.TRIBUTARY_PORT ?? "4700", 0, 65535),
+    autoCreateTopics: !(values["no-auto-create"] ?? (autoCreateEnv === "false" || autoCreateEnv === "0")),
+    defaultPartitions: integer(
+      "--default-partitions",
+      values["default-partitions"] ?? env.TRIBUTARY_DEFAULT_PARTITIONS ?? String(limits.defaultPartitions),
+      1,
+      limits.maxPartitions,
+    ),
+    logLevel: values["log-level"] ?? env.TRIBUTARY_LOG_LEVEL ?? "info",
+  };
+}

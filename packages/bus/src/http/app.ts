@@ -1,0 +1,56 @@
+import { limits } from "@tributary/protocol";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+} from "fastify";
+import type { Bus } from "../bus.js";
+import { installContentTypes } from "./content-types.js";
+import { installErrorHandler } from "./error-handler.js";
+import { appendRoutes } from "./routes/append.js";
+import { healthRoutes } from "./routes/health.js";
+import { readRoutes } from "./routes/read.js";
+import { topicRoutes } from "./routes/topics.js";
+
+export interface AppOptions {
+  bus: Bus;
+  /** A pino logger configuration or instance, or `false` for none (tests). */
+  logger?: FastifyServerOptions["logger"] | FastifyBaseLogger;
+}
+
+function isLoggerInstance(logger: AppOptions["logger"]): logger is FastifyBaseLogger {
+  return (
+    typeof logger === "object" &&
+    logger !== null &&
+    typeof (logger as { child?: unknown }).child === "function"
+  );
+}
+
+/**
+ * The HTTP API of DESIGN.md (v1) as a Fastify instance, not yet listening (tests use `inject`).
+ * Closing the app does not close the bus: its owner does, after the app stopped taking requests.
+ */
+export function createApp(options: AppOptions): FastifyInstance {
+  const logger = options.logger ?? false;
+  const app = Fastify({
+    // Fastify 5 takes a ready logger (the CLI's pino) only as `loggerInstance`.
+    ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger }),
+    bodyLimit: limits.maxRequestBytes,
+    // Keys travel in the path and may be up to 1 KiB once encoded many times over; longer ones are
+    // refused by the route schema with a clear 400 rather than an opaque 404.
+    routerOptions: { maxParamLength: 16 * 1024 },
+    logController: new LogController({ disableRequestLogging: true }),
+    // While closing, `startServer` answers the API's own 503 problem (with Retry-After) instead.
+    return503OnClosing: false,
+    forceCloseConnections: "idle",
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
+  });
+  installErrorHandler(app);
+  installContentTypes(app);
+  healthRoutes(app, options.bus);
+  topicRoutes(app, options.bus);
+  appendRoutes(app, options.bus);
+  readRoutes(app, options.bus);
+  return app;
+}

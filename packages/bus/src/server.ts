@@ -1,0 +1,97 @@
+import { problemContentType, TributaryError, toProblem } from "@tributary/protocol";
+import { type Bus, createBus } from "./bus.js";
+import { type AppOptions, createApp } from "./http/app.js";
+import { defaultStoreUrl, openStore } from "./store/open-store.js";
+
+export interface ServerOptions {
+  /** `sqlite:PATH` or `postgres://…` (default `sqlite:./data/tributary.db`). */
+  store?: string;
+  host?: string;
+  /** 0 picks a free port (tests). Default 4700. */
+  port?: number;
+  autoCreateTopics?: boolean;
+  defaultPartitions?: number;
+  logger?: AppOptions["logger"];
+}
+
+export interface RunningServer {
+  /** The base URL it listens on, e.g. `http://127.0.0.1:4700`. */
+  url: string;
+  bus: Bus;
+  /**
+   * Graceful shutdown: stops accepting connections, ends long-polls, lets in-flight requests and
+   * their commits finish, then closes the store. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens and migrates the store, then serves the HTTP API.
+ *
+ * @example
+ * const server = await startServer({ store: "sqlite:./data/tributary.db", port: 4700 });
+ * console.log(`listening on ${server.url}`);
+ * await server.close();
+ */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const store = openStore(options.store ?? defaultStoreUrl);
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const bus = createBus({
+    store,
+    ...(options.autoCreateTopics === undefined ? {} : { autoCreateTopics: options.autoCreateTopics }),
+    ...(options.defaultPartitions === undefined ? {} : { defaultPartitions: options.defaultPartitions }),
+  });
+  const app = createApp({ bus, ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  let isClosing = false;
+  const beginClosing = () => {
+    isClosing = true;
+    // Long-polls would hold the shutdown for up to their wait: end them as soon as closing starts.
+    bus.endWaits();
+  };
+  app.addHook("preClose", async () => beginClosing());
+  // A request that arrives while closing gets the API's 503 problem with Retry-After (answered here,
+  // not thrown: a shutdown is no error to log).
+  app.addHook("onRequest", async (_request, reply) => {
+    if (!isClosing) return;
+    const error = new TributaryError("store-unavailable", { message: "the bus is shutting down" });
+    return reply.status(503).header("retry-after", "1").type(problemContentType).send(toProblem(error));
+  });
+  // While closing, every answer closes its connection and idle ones are swept after it: a keep-alive
+  // connection whose request was in flight when closing began would otherwise stay open until its
+  // keep-alive timeout (72 s) and hold up the exit.
+  app.addHook("onSend", async (_request, reply, payload) => {
+    if (isClosing) reply.header("connection", "close");
+    return payload;
+  });
+  app.addHook("onResponse", async () => {
+    if (isClosing) setImmediate(() => app.server.closeIdleConnections());
+  });
+  try {
+    await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 4700 });
+  } catch (error) {
+    await bus.close();
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === "object" && address !== null ? address.port : options.port;
+  const host = options.host ?? "127.0.0.1";
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    bus,
+    close() {
+      closing ??= (async () => {
+        beginClosing();
+        await app.close();
+        await bus.close();
+      })();
+      return closing;
+    },
+  };
+}
