@@ -1,0 +1,144 @@
+import { cpus, totalmem } from "node:os";
+
+/** The targets the bus is held to; never lowered to make a run pass. */
+export const targets = {
+  batchedShareOfRaw: 0.4,
+  singleTimesRaw: 3,
+  sqliteReaderP99Ms: 10,
+  peakRssBytes: 300 * 1024 * 1024,
+};
+
+/** What the figures were measured on. */
+export function describeMachine() {
+  const processors = cpus();
+  return {
+    cpuModel: processors[0]?.model ?? "unknown",
+    cores: processors.length,
+    memoryGiB: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+const integer = (value) => Math.round(value).toLocaleString("en-US");
+const milliseconds = (value) => (value === null ? "—" : value.toFixed(2));
+const megabytes = (bytes) => (bytes === null ? "—" : (bytes / 1024 ** 2).toFixed(1));
+const verdict = (isPass) => (isPass ? "PASS" : "MISS");
+
+/** One table row per measured figure: the bus's, the baseline's, their ratio, the target, the verdict. */
+function rowsOfStore(results) {
+  const { kind, rawBatched, rawBatchedOneStream, busBatched, rawSingle, busSingle, appendToReader } = results;
+  const rows = [];
+  if (busBatched && rawBatched) {
+    const share = busBatched.eventsPerSecond / rawBatched.eventsPerSecond;
+    rows.push([
+      kind,
+      `batched append, 1000 events/request, ${busBatched.streams} streams (events/s)`,
+      integer(busBatched.eventsPerSecond),
+      `${integer(rawBatched.eventsPerSecond)} raw, 1000-row txns, ${rawBatched.streams} conn.` +
+        (rawBatchedOneStream ? ` (1 conn.: ${integer(rawBatchedOneStream.eventsPerSecond)})` : ""),
+      `${(share * 100).toFixed(0)}%`,
+      `≥ ${targets.batchedShareOfRaw * 100}% of raw`,
+      verdict(share >= targets.batchedShareOfRaw),
+    ]);
+  }
+  if (busSingle && rawSingle) {
+    const times = busSingle.eventsPerSecond / rawSingle.eventsPerSecond;
+    rows.push([
+      kind,
+      `single-event append, ${busSingle.clients} clients (events/s)`,
+      integer(busSingle.eventsPerSecond),
+      `${integer(rawSingle.eventsPerSecond)} raw, 1 commit/event`,
+      `${times.toFixed(2)}×`,
+      `≥ ${targets.singleTimesRaw}× raw`,
+      verdict(times >= targets.singleTimesRaw),
+    ]);
+    rows.push([
+      kind,
+      "  its latency p50 / p99 (ms)",
+      `${milliseconds(busSingle.latencyMs.p50)} / ${milliseconds(busSingle.latencyMs.p99)}`,
+      `${milliseconds(rawSingle.latencyMs.p50)} / ${milliseconds(rawSingle.latencyMs.p99)} raw commit`,
+      `${(busSingle.latencyMs.p99 / rawSingle.latencyMs.p99).toFixed(1)}× (p99)`,
+      "—",
+      "info",
+    ]);
+  }
+  if (appendToReader && rawSingle) {
+    const { readerLatencyMs } = appendToReader;
+    const isSqlite = kind === "sqlite";
+    rows.push([
+      kind,
+      `append→reader latency p50 / p99, ${appendToReader.offeredEventsPerSecond}/s (ms)`,
+      `${milliseconds(readerLatencyMs.p50)} / ${milliseconds(readerLatencyMs.p99)}`,
+      `${milliseconds(rawSingle.latencyMs.p50)} / ${milliseconds(rawSingle.latencyMs.p99)} raw commit`,
+      `${(readerLatencyMs.p99 / rawSingle.latencyMs.p99).toFixed(1)}× (p99)`,
+      isSqlite ? `p99 < ${targets.sqliteReaderP99Ms} ms` : "report only",
+      isSqlite ? verdict(readerLatencyMs.p99 < targets.sqliteReaderP99Ms) : "info",
+    ]);
+  }
+  if (busBatched) {
+    const { peakRssBytes, idleRssBytes } = busBatched;
+    rows.push([
+      kind,
+      "bus peak RSS (VmHWM) after the batched run (MB)",
+      megabytes(peakRssBytes),
+      `${megabytes(idleRssBytes)} idle after start`,
+      peakRssBytes && idleRssBytes ? `${(peakRssBytes / idleRssBytes).toFixed(1)}×` : "—",
+      `< ${targets.peakRssBytes / 1024 ** 2} MB`,
+      peakRssBytes === null ? "n/a" : verdict(peakRssBytes < targets.peakRssBytes),
+    ]);
+  }
+  if (results.error) rows.push([kind, `FAILED: ${results.error}`, "—", "—", "—", "—", "MISS"]);
+  return rows;
+}
+
+const percent = (value) => (value === null || value === undefined ? "—" : `${value.toFixed(0)}%`);
+
+/** Where the CPU went in each bus scenario: a saturated client or machine shows here. */
+function cpuLines(results) {
+  const scenarios = [
+    ["batched", results.busBatched],
+    ["single", results.busSingle],
+    ["append→reader", results.appendToReader],
+  ];
+  return scenarios
+    .filter(([, figures]) => figures?.cpu)
+    .map(
+      ([name, { cpu }]) =>
+        `  ${results.kind} ${name}: bus ${percent(cpu.busPercentOfCore)} of a core, load generator ` +
+        `${percent(cpu.loadGeneratorPercentOfCore)}, machine ${percent(cpu.machineBusyPercent)} of all cores busy`,
+    );
+}
+
+/** The report as a Markdown table, readable in a terminal and pasteable into RESULTS.md. */
+export function formatReport({ machine, startedAt, loadAverage, stores }) {
+  const header = [
+    "store",
+    "measure",
+    "Tributary",
+    "baseline (same run, same payloads)",
+    "ratio",
+    "target",
+    "result",
+  ];
+  const rows = stores.flatMap(rowsOfStore);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => String(row[column]).length)),
+  );
+  const line = (cells) =>
+    `| ${cells.map((cell, column) => String(cell).padEnd(widths[column])).join(" | ")} |`;
+  const separator = `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`;
+  return [
+    `Tributary benchmark, ${startedAt}`,
+    `${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}`,
+    `load average (1 min) at start ${loadAverage.atStart.toFixed(2)}, at end ${loadAverage.atEnd.toFixed(2)}`,
+    "",
+    line(header),
+    separator,
+    ...rows.map(line),
+    "",
+    "CPU during the bus runs:",
+    ...stores.flatMap(cpuLines),
+    "",
+  ].join("\n");
+}
