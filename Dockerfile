@@ -1,0 +1,23 @@
+# Tributary bus image. Build: docker build -t tributary .
+# Run (embedded SQLite in a volume): docker run -p 4700:4700 -v tributary-data:/app/data tributary
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
+COPY packages/protocol/package.json packages/protocol/
+COPY packages/client/package.json packages/client/
+COPY packages/bus/package.json packages/bus/
+RUN npm ci --no-audit --no-fund
+COPY packages packages
+RUN npx tsc -b && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production TRIBUTARY_HOST=0.0.0.0 TRIBUTARY_PORT=4700
+WORKDIR /app
+COPY --from=build /app /app
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+EXPOSE 4700
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "packages/bus/bin/tributary.js"]
+CMD ["serve"]
