@@ -1,4 +1,4 @@
-import type { Sql, TransactionSql } from "postgres";
+import type { Sql } from "postgres";
 import type { AppendCommand, AppendGroupOptions, AppendOutcome, CommitNotice } from "../event-store.js";
 import {
   type AppendPlan,
@@ -10,7 +10,7 @@ import {
   streamSlot,
 } from "./plan-append.js";
 import { isRetriableAppendConflict } from "./store-errors.js";
-import { settleAll, withTransaction } from "./transaction.js";
+import { type PipelinedTransaction, settleAll, withPipelinedTransaction } from "./transaction.js";
 
 /** What `appendGroup` needs from the store around it. */
 export interface AppendContext {
@@ -44,8 +44,8 @@ const maxAttempts = 4;
  * Commits a group of append commands in one transaction, in a fixed number of round trips whatever
  * the group's size: resolve topics (cached; unknown ones created when `autoCreate`), then in one
  * pipeline lock the involved partition rows in (topic, partition) order, read the stored ids, the
- * streams' versions and the commit time, then evaluate every command in JavaScript, then in one
- * pipeline insert the accepted events, upsert the streams, move the partition heads and notify.
+ * streams' versions (the latest event of each key, from the stream index) and the commit time, then evaluate every command in JavaScript, then in one
+ * pipeline insert the accepted events, move the partition heads and notify.
  * The partition locks are held until COMMIT, so offsets are contiguous and become visible in order
  * across processes; the fixed lock order rules out deadlocks between groups.
  */
@@ -70,11 +70,12 @@ async function appendGroupOnce(
   commands: readonly AppendCommand[],
   options: AppendGroupOptions,
 ): Promise<AppendGroupResult> {
-  const { learned, plan } = await withTransaction(sql, async (tx) => {
-    const topics = await resolveTopics(tx, context.partitionCounts, commands, options);
+  const { learned, plan } = await withPipelinedTransaction(sql, async (tx) => {
+    const topics = await resolveTopics(tx.sql, context.partitionCounts, commands, options);
     const state = await readGroupState(tx, commands, topics.partitionCounts);
     const plan = planAppend(commands, state);
     if (plan.inserts.length > 0) await writePlan(tx, context, plan);
+    else await settleAll([tx.begun, tx.commit()]);
     return { learned: topics.learned, plan };
   });
   // Only now that a creation committed may other groups rely on the cache.
@@ -89,7 +90,7 @@ interface ResolvedTopics {
 }
 
 async function resolveTopics(
-  tx: TransactionSql,
+  tx: Sql,
   cache: ReadonlyMap<string, number>,
   commands: readonly AppendCommand[],
   options: AppendGroupOptions,
@@ -152,7 +153,7 @@ interface StoredEventRow {
 }
 
 async function readGroupState(
-  tx: TransactionSql,
+  { sql: tx, begun }: PipelinedTransaction,
   commands: readonly AppendCommand[],
   partitionCounts: ReadonlyMap<string, number>,
 ): Promise<GroupState> {
@@ -196,7 +197,8 @@ async function readGroupState(
 
   // One pipeline (each query sent as it is built): the server runs them in order, so everything
   // after the lock is read while holding it and sees every commit of the previous holders.
-  const [locked, stored, versions, clock] = await settleAll([
+  const [, locked, stored, versions, clock] = await settleAll([
+    begun,
     tx<{ topic: string; partition: number; next_offset: string }[]>`
       SELECT topic, partition, next_offset
       FROM partitions
@@ -212,10 +214,14 @@ async function readGroupState(
     streamKeys.length === 0
       ? Promise.resolve([])
       : tx<{ topic: string; key: string; version: string }[]>`
-          SELECT streams.topic, streams.key, streams.version
-          FROM streams
-          JOIN unnest(${streamTopics}::text[], ${streamKeys}::text[]) AS wanted (topic, key)
-            ON streams.topic = wanted.topic AND streams.key = wanted.key`.execute(),
+          SELECT wanted.topic, wanted.key, latest.version
+          FROM unnest(${streamTopics}::text[], ${streamKeys}::text[]) AS wanted (topic, key)
+          CROSS JOIN LATERAL (
+            SELECT version FROM events
+            WHERE events.topic = wanted.topic AND events.key = wanted.key AND events.key IS NOT NULL
+            ORDER BY version DESC
+            LIMIT 1
+          ) AS latest`.execute(),
     tx<{ now: Date }[]>`SELECT date_trunc('milliseconds', clock_timestamp()) AS now`.execute(),
   ]);
 
@@ -243,7 +249,11 @@ async function readGroupState(
   return { ...state, nextOffsets, versions: streamVersions, storedEvents, time: now.toISOString() };
 }
 
-async function writePlan(tx: TransactionSql, context: AppendContext, plan: AppendPlan): Promise<void> {
+async function writePlan(
+  { sql: tx, commit }: PipelinedTransaction,
+  context: AppendContext,
+  plan: AppendPlan,
+): Promise<void> {
   // Every event of a group has the group's commit time.
   const time = plan.inserts[0]?.coordinates.time;
   if (time === undefined) return;
@@ -283,15 +293,6 @@ async function writePlan(tx: TransactionSql, context: AppendContext, plan: Appen
     const payload: CommitPayload = { source: context.source, topic, partition, nextOffset };
     payloads.push(JSON.stringify(payload));
   }
-  const streamTopics: string[] = [];
-  const streamKeys: string[] = [];
-  const streamVersions: number[] = [];
-  for (const [slot, version] of plan.versions) {
-    const [topic, key] = splitSlotText(slot);
-    streamTopics.push(topic);
-    streamKeys.push(key);
-    streamVersions.push(version);
-  }
 
   // One pipeline; NOTIFY is delivered by the server at COMMIT, never before.
   const [inserted] = await settleAll([
@@ -304,12 +305,6 @@ async function writePlan(tx: TransactionSql, context: AppendContext, plan: Appen
       ) WITH ORDINALITY AS event (id, topic, partition, "offset", key, version, type, data, metadata, digest, ordinal)
       ORDER BY ordinal
       RETURNING id, position`.execute(),
-    streamKeys.length === 0
-      ? Promise.resolve([])
-      : tx`
-          INSERT INTO streams (topic, key, version)
-          SELECT * FROM unnest(${streamTopics}::text[], ${streamKeys}::text[], ${streamVersions}::bigint[])
-          ON CONFLICT (topic, key) DO UPDATE SET version = excluded.version`.execute(),
     tx`
       UPDATE partitions
       SET next_offset = head.next_offset
@@ -317,6 +312,7 @@ async function writePlan(tx: TransactionSql, context: AppendContext, plan: Appen
         AS head (topic, partition, next_offset)
       WHERE partitions.topic = head.topic AND partitions.partition = head.partition`.execute(),
     tx`SELECT pg_notify(${context.channel}, payload) FROM unnest(${payloads}::text[]) AS payload`.execute(),
+    commit(),
   ]);
 
   const positions = new Map<string, number>();

@@ -37,6 +37,10 @@ function createDriver(options: ConnectionPoolOptions, max: number): Sql {
       search_path: quoteIdentifier(options.schema),
       // Explicit, whatever the server's default: an acknowledged append must survive a crash.
       synchronous_commit: "on",
+      // The driver prepares every statement; after five runs the server may switch to a generic
+      // plan that cannot see the sizes of the array parameters, and the append's reads got four
+      // times slower with it. Planning each run costs far less than that.
+      plan_cache_mode: "force_custom_plan",
     },
   });
 }

@@ -65,4 +65,14 @@ CREATE INDEX events_correlation_idx ON events ((metadata->>'correlationId'), pos
   WHERE (metadata->>'correlationId') IS NOT NULL;
 `,
   },
+  {
+    version: 2,
+    name: "stream versions from the events",
+    // The version of a stream is that of its latest event, one probe of events_stream_idx under the
+    // partition lock that every append of the key takes. A separate row per stream, updated on every
+    // append, cost an upsert per key, and its dead row versions slowed the reads down.
+    sql: `
+DROP TABLE streams;
+`,
+  },
 ];
