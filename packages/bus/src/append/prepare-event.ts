@@ -25,5 +25,6 @@ export function prepareEvent(topic: string, input: EventInput): PreparedEvent {
     metadataJson: JSON.stringify(metadata),
     expectedVersion: input.expectedVersion ?? "any",
     digest,
+    idAssigned: input.id === undefined,
   };
 }

@@ -38,6 +38,11 @@ export interface PreparedEvent {
    * content (`id-conflict`).
    */
   digest: string;
+  /**
+   * The bus generated the id (a fresh UUIDv7), so no stored event can have it: the store may skip
+   * looking it up. The unique index on ids still guards it.
+   */
+  idAssigned?: boolean;
 }
 
 /** The events of one append request: they commit together or not at all. */

@@ -10,6 +10,7 @@ import {
   streamSlot,
 } from "./plan-append.js";
 import { isRetriableAppendConflict } from "./store-errors.js";
+import type { StreamVersionCache } from "./stream-version-cache.js";
 import { type PipelinedTransaction, settleAll, withPipelinedTransaction } from "./transaction.js";
 
 /** What `appendGroup` needs from the store around it. */
@@ -20,6 +21,8 @@ export interface AppendContext {
   channel: string;
   /** Identifies this store instance in notifications, so it can skip its own. */
   source: string;
+  /** Stream versions this process has seen, checked against the partition heads read under lock. */
+  versionCache: StreamVersionCache;
 }
 
 /** The committed group: outcomes in command order, and the partitions that grew. */
@@ -70,17 +73,38 @@ async function appendGroupOnce(
   commands: readonly AppendCommand[],
   options: AppendGroupOptions,
 ): Promise<AppendGroupResult> {
-  const { learned, plan } = await withPipelinedTransaction(sql, async (tx) => {
+  const { learned, plan, read } = await withPipelinedTransaction(sql, async (tx) => {
     const topics = await resolveTopics(tx.sql, context.partitionCounts, commands, options);
-    const state = await readGroupState(tx, commands, topics.partitionCounts);
-    const plan = planAppend(commands, state);
+    const read = await readGroupState(tx, context.versionCache, commands, topics.partitionCounts);
+    const plan = planAppend(commands, read.state);
     if (plan.inserts.length > 0) await writePlan(tx, context, plan);
     else await settleAll([tx.begun, tx.commit()]);
-    return { learned: topics.learned, plan };
+    return { learned: topics.learned, plan, read };
   });
-  // Only now that a creation committed may other groups rely on the cache.
+  // Only now that a creation committed may other groups rely on the caches.
   for (const [topic, partitions] of learned) context.partitionCounts.set(topic, partitions);
+  rememberVersions(context.versionCache, read, plan);
   return toResult(plan);
+}
+
+/** Records in the cache what the committed group knew and wrote of its partitions' streams. */
+function rememberVersions(cache: StreamVersionCache, read: GroupRead, plan: AppendPlan): void {
+  const byPartition = new Map<string, Map<string, number>>();
+  const add = (stream: string, version: number) => {
+    const slot = read.streamPartitions.get(stream);
+    if (slot === undefined) return;
+    let versions = byPartition.get(slot);
+    if (versions === undefined) {
+      versions = new Map();
+      byPartition.set(slot, versions);
+    }
+    versions.set(splitSlotText(stream)[1], version);
+  };
+  for (const stream of read.streamPartitions.keys()) add(stream, read.state.versions.get(stream) ?? 0);
+  for (const [stream, version] of plan.versions) add(stream, version);
+  for (const [slot, lockedHead] of read.state.nextOffsets) {
+    cache.record(slot, lockedHead, plan.nextOffsets.get(slot) ?? lockedHead, byPartition.get(slot) ?? []);
+  }
 }
 
 interface ResolvedTopics {
@@ -152,23 +176,32 @@ interface StoredEventRow {
   digest: string;
 }
 
+/** What the group read under its locks, and the partition of each of its streams. */
+interface GroupRead {
+  state: GroupState;
+  /** The partition slot of each stream of the group, by `streamSlot`. */
+  streamPartitions: Map<string, string>;
+}
+
 async function readGroupState(
   { sql: tx, begun }: PipelinedTransaction,
+  cache: StreamVersionCache,
   commands: readonly AppendCommand[],
   partitionCounts: ReadonlyMap<string, number>,
-): Promise<GroupState> {
+): Promise<GroupRead> {
   const lockTopics: string[] = [];
   const lockPartitions: number[] = [];
   const lockSlots = new Set<string>();
   const ids = new Set<string>();
   const streamTopics: string[] = [];
   const streamKeys: string[] = [];
-  const streams = new Set<string>();
+  const streamPartitions = new Map<string, string>();
+  const cached: { stream: string; slot: string; key: string; version: number; head: number }[] = [];
   for (const command of commands) {
     const partitions = partitionCounts.get(command.topic);
     if (partitions === undefined) continue;
     for (const event of command.events) {
-      ids.add(event.id);
+      if (event.idAssigned !== true) ids.add(event.id);
       const partition = partitionOf(event, partitions);
       const slot = partitionSlot(command.topic, partition);
       if (!lockSlots.has(slot)) {
@@ -178,10 +211,16 @@ async function readGroupState(
       }
       if (event.key !== null) {
         const stream = streamSlot(command.topic, event.key);
-        if (!streams.has(stream)) {
-          streams.add(stream);
-          streamTopics.push(command.topic);
-          streamKeys.push(event.key);
+        if (!streamPartitions.has(stream)) {
+          streamPartitions.set(stream, slot);
+          // Taken from the cache if its partition's head is unchanged, checked once it is locked.
+          const version = cache.lookup(slot, event.key);
+          if (version === undefined) {
+            streamTopics.push(command.topic);
+            streamKeys.push(event.key);
+          } else {
+            cached.push({ stream, slot, key: event.key, version, head: cache.head(slot) ?? -1 });
+          }
         }
       }
     }
@@ -193,7 +232,7 @@ async function readGroupState(
     storedEvents: new Map(),
     time: "",
   };
-  if (lockSlots.size === 0) return state;
+  if (lockSlots.size === 0) return { state, streamPartitions };
 
   // One pipeline (each query sent as it is built): the server runs them in order, so everything
   // after the lock is read while holding it and sees every commit of the previous holders.
@@ -207,21 +246,13 @@ async function readGroupState(
       )
       ORDER BY topic, partition
       FOR UPDATE`.execute(),
-    tx<StoredEventRow[]>`
-      SELECT id, topic, partition, "offset", position, version, time, digest
-      FROM events
-      WHERE id = ANY(${[...ids]}::text[])`.execute(),
-    streamKeys.length === 0
+    ids.size === 0
       ? Promise.resolve([])
-      : tx<{ topic: string; key: string; version: string }[]>`
-          SELECT wanted.topic, wanted.key, latest.version
-          FROM unnest(${streamTopics}::text[], ${streamKeys}::text[]) AS wanted (topic, key)
-          CROSS JOIN LATERAL (
-            SELECT version FROM events
-            WHERE events.topic = wanted.topic AND events.key = wanted.key AND events.key IS NOT NULL
-            ORDER BY version DESC
-            LIMIT 1
-          ) AS latest`.execute(),
+      : tx<StoredEventRow[]>`
+          SELECT id, topic, partition, "offset", position, version, time, digest
+          FROM events
+          WHERE id = ANY(${[...ids]}::text[])`.execute(),
+    readVersions(tx, streamTopics, streamKeys),
     tx<{ now: Date }[]>`SELECT date_trunc('milliseconds', clock_timestamp()) AS now`.execute(),
   ]);
 
@@ -229,6 +260,23 @@ async function readGroupState(
   for (const row of locked) nextOffsets.set(partitionSlot(row.topic, row.partition), Number(row.next_offset));
   const streamVersions = new Map<string, number>();
   for (const row of versions) streamVersions.set(streamSlot(row.topic, row.key), Number(row.version));
+  // Cached versions hold if their partition's head did not move since; the others are read now,
+  // still under the lock (another process appended to that partition).
+  const staleTopics: string[] = [];
+  const staleKeys: string[] = [];
+  for (const entry of cached) {
+    if (nextOffsets.get(entry.slot) === entry.head) {
+      if (entry.version > 0) streamVersions.set(entry.stream, entry.version);
+    } else {
+      staleTopics.push(splitSlotText(entry.stream)[0]);
+      staleKeys.push(entry.key);
+    }
+  }
+  if (staleKeys.length > 0) {
+    for (const row of await readVersions(tx, staleTopics, staleKeys)) {
+      streamVersions.set(streamSlot(row.topic, row.key), Number(row.version));
+    }
+  }
   const storedEvents = new Map<string, StoredIdentity>();
   for (const row of stored) {
     storedEvents.set(row.id, {
@@ -246,7 +294,28 @@ async function readGroupState(
   }
   const now = clock[0]?.now;
   if (now === undefined) throw new Error("the clock query returned no row");
-  return { ...state, nextOffsets, versions: streamVersions, storedEvents, time: now.toISOString() };
+  return {
+    state: { ...state, nextOffsets, versions: streamVersions, storedEvents, time: now.toISOString() },
+    streamPartitions,
+  };
+}
+
+/** The version of each given stream that has events: that of its latest event. */
+function readVersions(
+  tx: Sql,
+  topics: string[],
+  keys: string[],
+): Promise<readonly { topic: string; key: string; version: string }[]> {
+  if (keys.length === 0) return Promise.resolve([]);
+  return tx<{ topic: string; key: string; version: string }[]>`
+    SELECT wanted.topic, wanted.key, latest.version
+    FROM unnest(${topics}::text[], ${keys}::text[]) AS wanted (topic, key)
+    CROSS JOIN LATERAL (
+      SELECT version FROM events
+      WHERE events.topic = wanted.topic AND events.key = wanted.key AND events.key IS NOT NULL
+      ORDER BY version DESC
+      LIMIT 1
+    ) AS latest`.execute();
 }
 
 async function writePlan(

@@ -227,6 +227,41 @@ describe("PostgreSQL store", () => {
     }
   });
 
+  it("sees the versions another instance wrote since its own last append of a key", async () => {
+    // Given two instances taking turns on one key (each caches the versions it saw)
+    const [storeA, storeB] = await migratedInstances(2);
+    const key = "account-turns";
+    const open = command("ledger-turns", { type: "Opened", key, expectedVersion: "no_stream" });
+    expect(await appendOne(storeA!, open)).toMatchObject({ ok: true });
+    for (let version = 1; version < 7; version++) {
+      const writer = version % 2 === 1 ? storeB! : storeA!;
+      const other = writer === storeA ? storeB! : storeA!;
+      // When one appends on the version the other wrote
+      const outcome = await appendOne(
+        writer,
+        command("ledger-turns", { type: "Posted", key, expectedVersion: version }),
+      );
+      // Then it gets the next version, and a stale expectation on the other instance is refused
+      expect(outcome.ok && outcome.events[0]?.version).toBe(version + 1);
+      const stale = await appendOne(
+        other,
+        command("ledger-turns", { type: "Posted", key, expectedVersion: version }),
+      );
+      expect(stale.ok === false && stale.error.details).toMatchObject({ actualVersion: version + 1 });
+    }
+    // And a key's version also holds when its partition moved on through other keys only
+    const before = await appendOne(storeA!, command("ledger-turns", { type: "Posted", key }));
+    expect(before.ok && before.events[0]?.version).toBe(8);
+    for (let index = 0; index < 20; index++) {
+      await appendOne(storeB!, command("ledger-turns", { type: "Posted", key: `other-${index}` }));
+    }
+    const after = await appendOne(
+      storeA!,
+      command("ledger-turns", { type: "Posted", key, expectedVersion: 8 }),
+    );
+    expect(after.ok && after.events[0]?.version).toBe(9);
+  });
+
   it("answers id-conflict, not an exception, when one id races into two topics", async () => {
     const [storeA, storeB] = await migratedInstances(2);
     for (let attempt = 0; attempt < 10; attempt++) {

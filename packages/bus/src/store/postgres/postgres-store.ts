@@ -13,6 +13,7 @@ import { readKey } from "./read-key.js";
 import { readPartition } from "./read-partition.js";
 import { getTopic, listTopics } from "./read-topics.js";
 import { assertSchemaName, commitChannel } from "./schema-names.js";
+import { StreamVersionCache } from "./stream-version-cache.js";
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`. */
@@ -51,6 +52,8 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
   const channel = commitChannel(schema);
   const source = randomUUID();
   const partitionCounts = new Map<string, number>();
+  // About 100 bytes a key: some 10 MB at most.
+  const versionCache = new StreamVersionCache(100_000);
   const inFlight = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;
 
@@ -100,7 +103,12 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
 
     appendGroup: (commands, groupOptions) =>
       run(async (sql) => {
-        const result = await appendGroup(sql, { partitionCounts, channel, source }, commands, groupOptions);
+        const result = await appendGroup(
+          sql,
+          { partitionCounts, channel, source, versionCache },
+          commands,
+          groupOptions,
+        );
         notifications.announce(result.notices);
         return result.outcomes;
       }),

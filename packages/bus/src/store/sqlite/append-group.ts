@@ -226,9 +226,10 @@ function readStoredIdentities(
 ): Map<string, Identity> {
   const ids: string[] = [];
   for (const command of commands) {
-    for (const event of command.events) ids.push(event.id);
+    for (const event of command.events) if (event.idAssigned !== true) ids.push(event.id);
   }
   const identities = new Map<string, Identity>();
+  if (ids.length === 0) return identities;
   for (const row of statements.selectStoredIds.all(JSON.stringify(ids))) {
     const { digest, ...coordinates } = row;
     identities.set(row.id, { digest, coordinates });

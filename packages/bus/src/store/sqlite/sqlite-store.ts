@@ -9,6 +9,7 @@ import { type QueryStatementCache, queryEventRows } from "./query-events.js";
 import { closedStoreError, toStoreError } from "./sqlite-errors.js";
 import { prepareStatements, type SqliteStatements } from "./statements.js";
 import { insertTopic, toTopicInfo } from "./topic-rows.js";
+import { SqliteWriter } from "./writer.js";
 
 export interface SqliteStoreOptions {
   /** The database file, created when missing (its folder must exist). `":memory:"` for a private one. */
@@ -16,11 +17,13 @@ export interface SqliteStoreOptions {
 }
 
 /**
- * An event store in one SQLite file, owned by this process. better-sqlite3 is synchronous, so each
- * operation runs to completion on the event loop and appends are serialized without further
- * locking: a group's offsets are taken and committed before any other operation starts, which makes
- * offsets contiguous and visible in order. Each `appendGroup` is one `BEGIN IMMEDIATE` transaction
- * (one fsync for the whole group). The store must be migrated (`migrate()`) before other calls.
+ * An event store in one SQLite file, owned by this process. Appends run on a writer thread with a
+ * connection of its own, one group at a time: each `appendGroup` is one `BEGIN IMMEDIATE`
+ * transaction (one fsync for the whole group), and its offsets are taken and committed before the
+ * next group starts, which makes offsets contiguous and visible in order. The event loop meanwhile
+ * serves requests and gathers the next group; reads use the store's own connection (WAL: readers
+ * never wait for the writer). A `":memory:"` database has a single connection, so there appends
+ * run on the event loop. The store must be migrated (`migrate()`) before other calls.
  *
  * @example
  * const store = createSqliteStore({ path: "./data/tributary.db" });
@@ -44,6 +47,7 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
   const queryStatements: QueryStatementCache = new Map();
   const listeners = new Set<(notice: CommitNotice) => void>();
   const appendTransaction = db.transaction(appendGroupInTransaction);
+  const writer = db.memory ? undefined : new SqliteWriter(options.path);
   const putTopicTransaction = db.transaction(putTopicInTransaction);
 
   /** Runs `work` on the open database, surfacing driver failures as `store-unavailable` when apt. */
@@ -152,6 +156,13 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
     },
 
     appendGroup(commands: AppendCommand[], groupOptions: AppendGroupOptions) {
+      if (writer !== undefined) {
+        if (closed) return Promise.reject(closedStoreError());
+        return writer.append(commands, groupOptions).then((result) => {
+          announce(result.notices);
+          return result.outcomes;
+        });
+      }
       return run((prepared) => {
         const result = appendTransaction.immediate(prepared, partitionCounts, commands, groupOptions);
         // Only now that the group committed may the topics it created be trusted by later groups.
@@ -209,15 +220,15 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
       });
     },
 
-    close() {
-      if (closed) return Promise.resolve();
+    async close() {
+      if (closed) return;
       closed = true;
       listeners.clear();
+      await writer?.close();
       try {
         db.close();
-        return Promise.resolve();
       } catch (error) {
-        return Promise.reject(toStoreError(error));
+        throw toStoreError(error);
       }
     },
   };

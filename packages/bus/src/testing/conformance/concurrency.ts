@@ -40,7 +40,7 @@ export function describeConcurrencyConformance(context: ConformanceContext): voi
       // Given one event of user-1
       const store = context.store();
       await store.putTopic("users", { partitions: 1 });
-      const event = userCreated("user-1");
+      const event = userCreated("user-1", { id: "evt-1" });
 
       // When it is appended 10 times at once
       const outcomes = await Promise.all(range(10).map(() => appendCommand(store, "users", [event])));

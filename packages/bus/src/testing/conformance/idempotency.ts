@@ -16,7 +16,8 @@ export function describeIdempotencyConformance(context: ConformanceContext): voi
     it("resending stored events returns their coordinates, replayed, and stores nothing new", async () => {
       // Given user-1 created and renamed
       const store = context.store();
-      const events = [userCreated("user-1"), userRenamed("user-1", "Ada")];
+      // A resend carries the ids of the first send (ids the store assigned are never resent)
+      const events = [userCreated("user-1", { id: "evt-1" }), userRenamed("user-1", "Ada", { id: "evt-2" })];
       const stored = expectCommitted(await appendCommand(store, "users", events));
 
       // When the same events are sent again
@@ -30,7 +31,7 @@ export function describeIdempotencyConformance(context: ConformanceContext): voi
     it("a resend skips the expectedVersion check that its first append passed", async () => {
       // Given user-1 created expecting no stream
       const store = context.store();
-      const event = userCreated("user-1", { expectedVersion: "no_stream" });
+      const event = userCreated("user-1", { id: "evt-1", expectedVersion: "no_stream" });
       const [stored] = expectCommitted(await appendCommand(store, "users", [event]));
 
       // When the same event is sent again (its expectedVersion would now fail)
@@ -78,7 +79,7 @@ export function describeIdempotencyConformance(context: ConformanceContext): voi
     it("a command mixing stored and new events stores the new ones and returns the stored coordinates", async () => {
       // Given user-1 created
       const store = context.store();
-      const created = userCreated("user-1");
+      const created = userCreated("user-1", { id: "evt-1" });
       const [stored] = expectCommitted(await appendCommand(store, "users", [created]));
 
       // When a command resends it together with a rename
@@ -90,6 +91,24 @@ export function describeIdempotencyConformance(context: ConformanceContext): voi
       expect(renamed).toMatchObject({ version: 2 });
       expect(renamed!.position).toBeGreaterThan(stored!.position);
       expect(await store.getTopic("users")).toMatchObject({ events: 2 });
+    });
+
+    it("an event stored under an id the bus assigned is a replay when a client resends it with that id", async () => {
+      // Given an event whose id the bus assigned
+      const store = context.store();
+      const assigned = userCreated("user-1");
+      expect(assigned.idAssigned).toBe(true);
+      const [stored] = expectCommitted(await appendCommand(store, "users", [assigned]));
+
+      // When a client resends it with the id it got back
+      const resent = userCreated("user-1", { id: assigned.id });
+      expect(resent.idAssigned).toBe(false);
+      const outcome = await appendCommand(store, "users", [resent]);
+
+      // Then it is a replay with the stored coordinates, and other content under that id is refused
+      expect(expectCommitted(outcome, true)).toEqual([stored]);
+      const reused = await appendCommand(store, "users", [userCreated("user-2", { id: assigned.id })]);
+      expect(expectFailed(reused, "id-conflict").details).toMatchObject({ id: assigned.id });
     });
 
     it("the same new id in two commands of one group: the second is a replay of the first", async () => {

@@ -1,0 +1,103 @@
+import { Worker } from "node:worker_threads";
+import { TributaryError } from "@tributary/protocol";
+import type { AppendCommand, AppendGroupOptions, AppendOutcome, CommitNotice } from "../event-store.js";
+import { toStoreError } from "./sqlite-errors.js";
+import {
+  fromWireError,
+  fromWireOutcome,
+  type WriterRequest,
+  type WriterResponse,
+} from "./writer-protocol.js";
+
+interface PendingAppend {
+  resolve(result: { outcomes: AppendOutcome[]; notices: CommitNotice[] }): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The compiled worker. Run from the TypeScript sources (the tests do), this module has no compiled
+ * sibling: the build of the same sources in `dist/` is used (`npm test` builds first).
+ */
+function workerUrl(): URL {
+  const url = new URL("./writer-worker.js", import.meta.url);
+  if (!import.meta.url.endsWith(".ts")) return url;
+  return new URL(
+    url.href.replace(/\/src\/store\/sqlite\/writer-worker\.js$/, "/dist/store/sqlite/writer-worker.js"),
+  );
+}
+
+/**
+ * The store's side of its writer thread: sends each group to it and resolves with the outcomes
+ * once the group committed there. The thread starts with the first append (after migration) and is
+ * started again should it die; appends in flight then fail `store-unavailable`, whether or not
+ * their transaction had committed (as with a lost database connection).
+ */
+export class SqliteWriter {
+  readonly #path: string;
+  #worker: Worker | undefined;
+  #exited: Promise<void> | undefined;
+  readonly #pending = new Map<number, PendingAppend>();
+  #nextId = 0;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  append(
+    commands: AppendCommand[],
+    options: AppendGroupOptions,
+  ): Promise<{ outcomes: AppendOutcome[]; notices: CommitNotice[] }> {
+    const worker = this.#start();
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      const request: WriterRequest = { kind: "append", id, commands, options };
+      worker.postMessage(request);
+    });
+  }
+
+  /** Lets the thread finish what it was sent, then closes its connection and waits for its exit. */
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    const request: WriterRequest = { kind: "close" };
+    worker.postMessage(request);
+    await this.#exited;
+  }
+
+  #start(): Worker {
+    if (this.#worker !== undefined) return this.#worker;
+    const worker = new Worker(workerUrl(), { workerData: { path: this.#path } });
+    this.#worker = worker;
+    worker.on("message", (response: WriterResponse) => this.#settle(response));
+    let failure: unknown;
+    worker.on("error", (error) => {
+      failure = error;
+    });
+    this.#exited = new Promise((resolve) => {
+      worker.on("exit", () => {
+        if (this.#worker === worker) this.#worker = undefined;
+        const error =
+          failure === undefined
+            ? new TributaryError("store-unavailable", { message: "The SQLite writer thread stopped" })
+            : toStoreError(failure);
+        for (const pending of this.#pending.values()) pending.reject(error);
+        this.#pending.clear();
+        resolve();
+      });
+    });
+    return worker;
+  }
+
+  #settle(response: WriterResponse): void {
+    if (response.kind === "closed") return;
+    const pending = this.#pending.get(response.id);
+    if (pending === undefined) return;
+    this.#pending.delete(response.id);
+    if (response.kind === "appended") {
+      pending.resolve({ outcomes: response.outcomes.map(fromWireOutcome), notices: response.notices });
+    } else {
+      pending.reject(toStoreError(fromWireError(response.error)));
+    }
+  }
+}
