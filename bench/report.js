@@ -111,7 +111,7 @@ function cpuLines(results) {
 }
 
 /** The report as a Markdown table, readable in a terminal and pasteable into RESULTS.md. */
-export function formatReport({ machine, startedAt, loadAverage, stores }) {
+export function formatReport({ machine, startedAt, loadAverage, stores, httpCeiling }) {
   const header = [
     "store",
     "measure",
@@ -139,6 +139,8 @@ export function formatReport({ machine, startedAt, loadAverage, stores }) {
     "",
     "CPU during the bus runs:",
     ...stores.flatMap(cpuLines),
+    "",
+    `HTTP ceiling (an empty Fastify append route, the single-event clients and payloads): ${integer(httpCeiling.eventsPerSecond)} requests/s, p50 / p99 ${httpCeiling.latencyMs.p50.toFixed(2)} / ${httpCeiling.latencyMs.p99.toFixed(2)} ms`,
     "",
   ].join("\n");
 }

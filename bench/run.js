@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { killRunningBuses } from "./bus-process.js";
+import { measureHttpCeiling } from "./http-ceiling.js";
 import { describeMachine, formatReport, targets } from "./report.js";
 import { plan, runStoreSuite } from "./store-suite.js";
 
@@ -52,6 +53,8 @@ async function main() {
   const machine = describeMachine();
   // Other work on the machine skews every figure; the load average says how much there was.
   const loadAverageAtStart = loadavg()[0];
+  progress("HTTP ceiling: an empty Fastify append route, single-event clients");
+  const httpCeiling = await measureHttpCeiling(plan.single);
   const results = [];
   for (const kind of stores) {
     if (isStoppingNow) break;
@@ -75,6 +78,7 @@ async function main() {
     loadAverage: { atStart: loadAverageAtStart, atEnd: loadavg()[0] },
     plan,
     targets,
+    httpCeiling,
     stores: results,
   };
   mkdirSync(outFolder, { recursive: true });
