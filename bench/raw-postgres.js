@@ -1,33 +1,5 @@
+import { createPostgresStore } from "@tributary/bus";
 import postgres from "postgres";
-
-/**
- * The bus's `events` table (PostgreSQL migration 1) with its constraints and indexes, so the raw
- * driver pays the same index maintenance per row. Only the events table: the raw baseline keeps no
- * partition heads or stream versions, it inserts rows computed ahead.
- */
-const eventsTable = `
-CREATE TABLE events (
-  position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  id text NOT NULL UNIQUE,
-  topic text NOT NULL,
-  partition integer NOT NULL,
-  "offset" bigint NOT NULL,
-  key text,
-  version bigint,
-  type text NOT NULL,
-  time timestamptz NOT NULL,
-  data jsonb NOT NULL,
-  metadata jsonb NOT NULL,
-  digest text NOT NULL,
-  UNIQUE (topic, partition, "offset")
-);
-CREATE INDEX events_stream_idx ON events (topic, key, version) WHERE key IS NOT NULL;
-CREATE INDEX events_topic_position_idx ON events (topic, position);
-CREATE INDEX events_type_position_idx ON events (type, position);
-CREATE INDEX events_time_idx ON events (time);
-CREATE INDEX events_correlation_idx ON events ((metadata->>'correlationId'), position)
-  WHERE (metadata->>'correlationId') IS NOT NULL;
-`;
 
 /** Opens a pool on `databaseUrl` whose connections all use `schema`, without notices on stderr. */
 export function connect(databaseUrl, { schema, max = 1 } = {}) {
@@ -43,12 +15,14 @@ export function connect(databaseUrl, { schema, max = 1 } = {}) {
  * the same rows in with the `postgres` package.
  */
 export async function createRawPostgresWriter({ databaseUrl, schema, connections = 1 }) {
-  const setup = connect(databaseUrl, {});
+  // The bus's own migrations, so the raw driver writes to the very same `events` table, with the
+  // same constraints and indexes. It only uses that table: it keeps no partition heads and reads no
+  // stream versions, it inserts rows computed ahead.
+  const store = createPostgresStore({ url: databaseUrl, schema, maxConnections: 1 });
   try {
-    await setup.unsafe(`CREATE SCHEMA "${schema}"`);
-    await setup.unsafe(`SET search_path TO "${schema}"; ${eventsTable}`).simple();
+    await store.migrate();
   } finally {
-    await setup.end({ timeout: 5 });
+    await store.close();
   }
   const sql = connect(databaseUrl, { schema, max: connections });
 
