@@ -1,9 +1,10 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isStoreUnavailable } from "@tributary/protocol";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { prepareEvent } from "../../append/prepare-event.js";
@@ -221,5 +222,33 @@ describe("SQLite store", () => {
       [2, { name: "Ada L." }],
     ]);
     expect(next).toMatchObject({ ok: true, events: [{ offset: 2, version: 3 }] });
+  });
+
+  it("fails appends store-unavailable while its writer thread cannot open the file, then recovers", async () => {
+    // Given a migrated store whose folder is moved away after it opened its file
+    const home = mkdtempSync(join(folder, "moving-"));
+    const store = createSqliteStore({ path: join(home, "tributary.db") });
+    await store.migrate();
+    const options = { autoCreate: true, defaultPartitions: 4 };
+    const append = (name: string) =>
+      store.appendGroup(
+        [{ topic: "users", events: [prepareEvent("users", { type: name, key: "u" })] }],
+        options,
+      );
+    renameSync(home, `${home}-away`);
+    try {
+      // When an append starts the writer thread, which cannot open the file
+      const failure = await append("Lost").catch((error: unknown) => error);
+      // Then the append fails store-unavailable and nothing is stored
+      expect(isStoreUnavailable(failure)).toBe(true);
+    } finally {
+      renameSync(`${home}-away`, home);
+    }
+    // And once the file is back, the next append starts a new writer and commits
+    expect(await append("Found")).toMatchObject([{ ok: true, events: [{ offset: 0, version: 1 }] }]);
+    expect(
+      (await store.readKey("users", "u", { fromVersion: 1, limit: 10 })).map((event) => event.type),
+    ).toEqual(["Found"]);
+    await store.close();
   });
 });

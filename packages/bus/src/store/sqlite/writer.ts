@@ -77,10 +77,12 @@ export class SqliteWriter {
     this.#exited = new Promise((resolve) => {
       worker.on("exit", () => {
         if (this.#worker === worker) this.#worker = undefined;
-        const error =
-          failure === undefined
-            ? new TributaryError("store-unavailable", { message: "The SQLite writer thread stopped" })
-            : toStoreError(failure);
+        // Whatever stopped the thread (a file it cannot open, a crash), appends cannot be served
+        // until a new one starts: retriable, with the reason kept as the cause.
+        const error = new TributaryError("store-unavailable", {
+          message: "The SQLite writer thread stopped",
+          cause: failure,
+        });
         for (const pending of this.#pending.values()) pending.reject(error);
         this.#pending.clear();
         resolve();
