@@ -1,5 +1,6 @@
 import type { Sql } from "postgres";
 import type { AppendCommand, AppendGroupOptions, AppendOutcome, CommitNotice } from "../event-store.js";
+import { appendSimpleGroup, isSimpleGroup } from "./append-simple-group.js";
 import {
   type AppendPlan,
   type GroupState,
@@ -73,6 +74,7 @@ async function appendGroupOnce(
   commands: readonly AppendCommand[],
   options: AppendGroupOptions,
 ): Promise<AppendGroupResult> {
+  if (isSimpleGroup(commands, context.partitionCounts)) return appendSimpleGroup(sql, context, commands);
   const { learned, plan, read } = await withPipelinedTransaction(sql, async (tx) => {
     const topics = await resolveTopics(tx.sql, context.partitionCounts, commands, options);
     const read = await readGroupState(tx, context.versionCache, commands, topics.partitionCounts);

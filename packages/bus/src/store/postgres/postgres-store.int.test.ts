@@ -262,6 +262,33 @@ describe("PostgreSQL store", () => {
     expect(after.ok && after.events[0]?.version).toBe(9);
   });
 
+  it("gives racing appends of one key from two instances each version and offset once", async () => {
+    // Given two instances appending to one key at once, in groups the server numbers by itself
+    const [storeA, storeB] = await migratedInstances(2);
+    await storeA!.putTopic("ledger-race", { partitions: 2 });
+    await storeB!.putTopic("ledger-race", { partitions: 2 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 60 }, (_, index) =>
+        appendOne(
+          index % 2 === 0 ? storeA! : storeB!,
+          command("ledger-race", { type: "Posted", key: "account-1" }, { type: "Posted", key: "account-1" }),
+        ),
+      ),
+    );
+    // Then versions 1..120 and the partition's offsets 0..119 are each taken once
+    const events = outcomes.flatMap((outcome) => (outcome.ok ? outcome.events : []));
+    expect(events).toHaveLength(120);
+    const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+    const expected = Array.from({ length: 120 }, (_, index) => index);
+    expect(sorted(events.map((event) => event.version ?? -1))).toEqual(expected.map((value) => value + 1));
+    expect(sorted(events.map((event) => event.offset))).toEqual(expected);
+    // And each command's two events are consecutive in its stream
+    for (const outcome of outcomes) {
+      const [first, second] = outcome.ok ? outcome.events : [];
+      expect((second?.version ?? 0) - (first?.version ?? 0)).toBe(1);
+    }
+  });
+
   it("answers id-conflict, not an exception, when one id races into two topics", async () => {
     const [storeA, storeB] = await migratedInstances(2);
     for (let attempt = 0; attempt < 10; attempt++) {
