@@ -1,6 +1,7 @@
 import type { Sql } from "postgres";
 import type { AppendCommand, AppendGroupOptions, AppendOutcome, CommitNotice } from "../event-store.js";
 import { appendSimpleGroup, isSimpleGroup } from "./append-simple-group.js";
+import { toEventCoordinates } from "./event-row.js";
 import {
   type AppendPlan,
   type GroupState,
@@ -281,18 +282,7 @@ async function readGroupState(
   }
   const storedEvents = new Map<string, StoredIdentity>();
   for (const row of stored) {
-    storedEvents.set(row.id, {
-      digest: row.digest,
-      coordinates: {
-        id: row.id,
-        topic: row.topic,
-        partition: row.partition,
-        offset: Number(row.offset),
-        position: Number(row.position),
-        version: row.version === null ? null : Number(row.version),
-        time: row.time.toISOString(),
-      },
-    });
+    storedEvents.set(row.id, { digest: row.digest, coordinates: toEventCoordinates(row) });
   }
   const now = clock[0]?.now;
   if (now === undefined) throw new Error("the clock query returned no row");

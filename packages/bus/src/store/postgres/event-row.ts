@@ -1,4 +1,4 @@
-import type { EventMetadata, StoredEvent } from "@tributary/protocol";
+import type { EventCoordinates, EventMetadata, StoredEvent } from "@tributary/protocol";
 
 /**
  * An `events` row as the driver returns it for
@@ -25,6 +25,19 @@ export interface EventRow {
  */
 export function toStoredEvent(row: EventRow): StoredEvent {
   return {
+    ...toEventCoordinates(row),
+    type: row.type,
+    key: row.key,
+    data: row.data,
+    metadata: row.metadata,
+  };
+}
+
+/** The coordinates of a stored event, from the columns of its row. */
+export function toEventCoordinates(
+  row: Pick<EventRow, "id" | "topic" | "partition" | "offset" | "position" | "version" | "time">,
+): EventCoordinates {
+  return {
     id: row.id,
     topic: row.topic,
     partition: row.partition,
@@ -32,9 +45,5 @@ export function toStoredEvent(row: EventRow): StoredEvent {
     position: Number(row.position),
     version: row.version === null ? null : Number(row.version),
     time: row.time.toISOString(),
-    type: row.type,
-    key: row.key,
-    data: row.data,
-    metadata: row.metadata,
   };
 }
