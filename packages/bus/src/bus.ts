@@ -16,6 +16,12 @@ import { validateEvents } from "./append/validate-events.js";
 import { CommitWaiter } from "./read/commit-waiter.js";
 import { decodeCursor, encodeCursor } from "./read/query-cursor.js";
 import type { EventStore, PreparedEvent } from "./store/event-store.js";
+import {
+  createSubscriptions,
+  type DeliveryObserver,
+  type Subscriptions,
+  type SubscriptionsOptions,
+} from "./subscriptions/subscription-service.js";
 
 export interface BusOptions {
   store: EventStore;
@@ -25,6 +31,10 @@ export interface BusOptions {
   defaultPartitions?: number;
   /** Events in one group-commit transaction at most (default 10,000). */
   maxGroupEvents?: number;
+  /** Told about deliveries and dead letters (metrics). */
+  deliveryObserver?: DeliveryObserver;
+  /** The push breaker states of this process, for subscription status. */
+  breakerStatus?: SubscriptionsOptions["breakerStatus"];
 }
 
 export interface AppendResult {
@@ -61,6 +71,8 @@ export interface QueryRequest {
 /** The bus core: what the HTTP layer (and any other front) calls. Knows no HTTP and no SQL. */
 export interface Bus {
   readonly store: EventStore;
+  /** Consumer groups over the topics of this bus. */
+  readonly subscriptions: Subscriptions;
   /** Validates, prepares and group-commits one request's events (atomic). */
   append(topic: string, inputs: unknown[], pointer?: (index: number) => string): Promise<AppendResult>;
   putTopic(name: string, settings: TopicSettings): Promise<{ topic: TopicInfo; created: boolean }>;
@@ -136,8 +148,25 @@ export function createBus(options: BusOptions): Bus {
     return info;
   }
 
+  const subscriptions = createSubscriptions({
+    store,
+    topics: {
+      async ensure(name) {
+        assertTopicName(name);
+        const existing = await store.getTopic(name);
+        if (existing !== undefined) return existing;
+        if (!autoCreate) throw new TributaryError("topic-not-found", { details: { topic: name } });
+        return (await store.putTopic(name, { partitions: defaultPartitions })).topic;
+      },
+      get: getTopic,
+    },
+    ...(options.deliveryObserver === undefined ? {} : { observer: options.deliveryObserver }),
+    ...(options.breakerStatus === undefined ? {} : { breakerStatus: options.breakerStatus }),
+  });
+
   return {
     store,
+    subscriptions,
 
     async append(topic, inputs, pointer = (index) => `/events/${index}`) {
       assertTopicName(topic);
@@ -232,12 +261,14 @@ export function createBus(options: BusOptions): Bus {
     endWaits() {
       waitsEnded = true;
       waiter.close();
+      subscriptions.endWaits();
     },
 
     close() {
       closing ??= (async () => {
         waitsEnded = true;
         waiter.close();
+        subscriptions.endWaits();
         await committer.close();
         await store.close();
       })();

@@ -52,6 +52,18 @@ export const errorCatalogue = {
     retriable: false,
     description: "No event has that id.",
   },
+  "subscription-not-found": {
+    status: 404,
+    title: "Subscription not found",
+    retriable: false,
+    description: "No subscription has that name.",
+  },
+  "dead-letter-not-found": {
+    status: 404,
+    title: "Dead letter not found",
+    retriable: false,
+    description: "The subscription has no dead letter with that event id.",
+  },
   "route-not-found": {
     status: 404,
     title: "Route not found",
@@ -78,6 +90,20 @@ export const errorCatalogue = {
     retriable: false,
     description:
       "`PUT /v1/topics/{topic}` asked for a partition count other than the existing topic's (partition counts never change, so keys keep their partition).",
+  },
+  "subscription-conflict": {
+    status: 409,
+    title: "Subscription exists with another topic or start",
+    retriable: false,
+    description:
+      "`PUT /v1/subscriptions/{name}` named another topic or start position than the existing subscription's; use `reset` to move it, or another name.",
+  },
+  "delivery-not-held": {
+    status: 409,
+    title: "Delivery not held by this consumer",
+    retriable: false,
+    description:
+      "An ack or nack named an event that is not in flight to that consumer: never delivered, already acknowledged, reset away, or its partition moved to another consumer instance. Nothing of the request changed; `details.ids` lists the events.",
   },
   "payload-too-large": {
     status: 413,
@@ -151,5 +177,6 @@ function hasCode(error: unknown, code: ErrorCode): error is TributaryError {
 export const isVersionConflict = (error: unknown) => hasCode(error, "version-conflict");
 export const isIdConflict = (error: unknown) => hasCode(error, "id-conflict");
 export const isStoreUnavailable = (error: unknown) => hasCode(error, "store-unavailable");
+export const isDeliveryNotHeld = (error: unknown) => hasCode(error, "delivery-not-held");
 export const isNotFound = (error: unknown): error is TributaryError =>
   error instanceof TributaryError && error.status === 404;

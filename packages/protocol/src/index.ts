@@ -9,6 +9,7 @@ export {
 export type { ErrorCode, ErrorDefinition, TributaryErrorOptions } from "./errors.js";
 export {
   errorCatalogue,
+  isDeliveryNotHeld,
   isErrorCode,
   isIdConflict,
   isNotFound,
@@ -36,3 +37,21 @@ export { hasControlCharacters, isValidTopicName, limits, topicNamePattern } from
 export { partitionForKey, partitionHashRange } from "./partitioner.js";
 export type { ProblemDocument } from "./problem.js";
 export { fromProblem, problemContentType, toProblem } from "./problem.js";
+export type {
+  BackoffPolicy,
+  BreakerStatus,
+  ConsumerStatus,
+  DeadLetter,
+  DeadLetterPage,
+  DeliveredEvent,
+  DeliveryError,
+  DeliveryMode,
+  PartitionStatus,
+  PollResponse,
+  ResetTarget,
+  StartPosition,
+  SubscriptionInfo,
+  SubscriptionSettings,
+  SubscriptionStatus,
+} from "./subscription.js";
+export { consumerIdPattern, isValidConsumerId } from "./subscription.js";

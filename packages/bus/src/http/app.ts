@@ -9,8 +9,10 @@ import type { Bus } from "../bus.js";
 import { installContentTypes } from "./content-types.js";
 import { installErrorHandler } from "./error-handler.js";
 import { appendRoutes } from "./routes/append.js";
+import { deadLetterRoutes } from "./routes/dead-letters.js";
 import { healthRoutes } from "./routes/health.js";
 import { readRoutes } from "./routes/read.js";
+import { subscriptionRoutes } from "./routes/subscriptions.js";
 import { topicRoutes } from "./routes/topics.js";
 
 export interface AppOptions {
@@ -52,5 +54,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   topicRoutes(app, options.bus);
   appendRoutes(app, options.bus);
   readRoutes(app, options.bus);
+  subscriptionRoutes(app, options.bus);
+  deadLetterRoutes(app, options.bus);
   return app;
 }

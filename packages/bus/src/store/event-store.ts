@@ -6,6 +6,7 @@ import type {
   TopicSettings,
   TributaryError,
 } from "@tributary/protocol";
+import type { SubscriptionStore } from "../subscriptions/subscription-store.js";
 
 /**
  * What an adapter can do beyond the port's contract. Each flag changes how the core behaves, so
@@ -130,6 +131,15 @@ export interface EventStore {
   /** Events across topics in position order, filtered, keyset-paginated by position. */
   query(filter: QueryFilter): Promise<StoredEvent[]>;
   getEvent(id: string): Promise<StoredEvent | undefined>;
+  /**
+   * Per partition of the topic (in partition order), the offset of its first event committed at or
+   * after `time`, or at or after store `position`; the partition's head when it has none.
+   * `topic-not-found` for an unknown topic.
+   */
+  offsetsAt(topic: string, at: { time: Date } | { position: number }): Promise<number[]>;
+
+  /** The state of subscriptions (consumer groups), kept in the same database as the events. */
+  readonly subscriptions: SubscriptionStore;
 
   /** Calls `listener` after each commit that added events to a partition. Returns an unsubscribe. */
   onCommit(listener: (notice: CommitNotice) => void): () => void;

@@ -69,4 +69,50 @@ CREATE INDEX events_correlation_idx ON events (json_extract(metadata, '$.correla
   WHERE json_extract(metadata, '$.correlationId') IS NOT NULL;
 `,
   },
+  {
+    version: 2,
+    name: "subscriptions",
+    // Times are epoch milliseconds of the bus's wall clock. A partition's pending deliveries are a
+    // JSON array: one row read and written per poll or ack, however many events are in flight.
+    sql: `
+CREATE TABLE subscriptions (
+  name TEXT PRIMARY KEY,
+  topic TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  created_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE subscription_partitions (
+  subscription TEXT NOT NULL REFERENCES subscriptions (name) ON DELETE CASCADE,
+  "partition" INTEGER NOT NULL,
+  checkpoint INTEGER NOT NULL,
+  cursor INTEGER NOT NULL,
+  pending TEXT NOT NULL DEFAULT '[]',
+  owner TEXT,
+  lease_expires_at INTEGER NOT NULL DEFAULT 0,
+  ack_deadline INTEGER NOT NULL DEFAULT 0,
+  retry_at INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  PRIMARY KEY (subscription, "partition")
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE subscription_consumers (
+  subscription TEXT NOT NULL REFERENCES subscriptions (name) ON DELETE CASCADE,
+  consumer TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (subscription, consumer)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE subscription_dead_letters (
+  subscription TEXT NOT NULL REFERENCES subscriptions (name) ON DELETE CASCADE,
+  event_id TEXT NOT NULL,
+  "partition" INTEGER NOT NULL,
+  "offset" INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  dead_at INTEGER NOT NULL,
+  PRIMARY KEY (subscription, event_id)
+) STRICT, WITHOUT ROWID;
+`,
+  },
 ];

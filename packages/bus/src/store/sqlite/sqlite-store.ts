@@ -1,15 +1,19 @@
 import { limits, type TopicInfo, type TopicSettings, TributaryError } from "@tributary/protocol";
+import type { Statement } from "better-sqlite3";
 import { canonicalJson } from "../../append/canonical-json.js";
 import type { AppendCommand, AppendGroupOptions, CommitNotice, EventStore } from "../event-store.js";
 import { appendGroupInTransaction } from "./append-group.js";
 import { toStoredEvent } from "./event-row.js";
 import { applyMigrations } from "./migrate.js";
+import { offsetsAt } from "./offsets-at.js";
 import { openDatabase } from "./open-database.js";
 import { type QueryStatementCache, queryEventRows } from "./query-events.js";
 import { closedStoreError, toStoreError } from "./sqlite-errors.js";
 import { prepareStatements, type SqliteStatements } from "./statements.js";
+import { createSqliteSubscriptionStore } from "./subscription-store.js";
 import { insertTopic, toTopicInfo } from "./topic-rows.js";
 import { SqliteWriter } from "./writer.js";
+import type { WriteStatement } from "./writer-protocol.js";
 
 export interface SqliteStoreOptions {
   /** The database file, created when missing (its folder must exist). `":memory:"` for a private one. */
@@ -49,6 +53,33 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
   const appendTransaction = db.transaction(appendGroupInTransaction);
   const writer = db.memory ? undefined : new SqliteWriter(options.path);
   const putTopicTransaction = db.transaction(putTopicInTransaction);
+  const inlineStatements = new Map<string, Statement<unknown[]>>();
+  const inlineWrite = db.transaction((toWrite: WriteStatement[]) => {
+    for (const { sql, params } of toWrite) {
+      let statement = inlineStatements.get(sql);
+      if (statement === undefined) {
+        statement = db.prepare(sql);
+        inlineStatements.set(sql, statement);
+      }
+      statement.run(...params);
+    }
+  });
+  const subscriptions = createSqliteSubscriptionStore({
+    db,
+    write(toWrite) {
+      if (closed) return Promise.reject(closedStoreError());
+      if (writer !== undefined) return writer.write(toWrite);
+      try {
+        inlineWrite.immediate(toWrite);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(toStoreError(error));
+      }
+    },
+    assertOpen() {
+      if (closed) throw closedStoreError();
+    },
+  });
 
   /** Runs `work` on the open database, surfacing driver failures as `store-unavailable` when apt. */
   function run<T>(work: (prepared: SqliteStatements) => T): Promise<T> {
@@ -204,6 +235,12 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
         return row === undefined ? undefined : toStoredEvent(row);
       });
     },
+
+    offsetsAt(topic, at) {
+      return run(() => offsetsAt(db, topic, at));
+    },
+
+    subscriptions,
 
     onCommit(listener) {
       // A wrapper, so that subscribing the same function twice gives two independent subscriptions.

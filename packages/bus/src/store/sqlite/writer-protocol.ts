@@ -4,7 +4,14 @@ import type { AppendCommand, AppendGroupOptions, AppendOutcome, CommitNotice } f
 /** What the store's thread asks of the writer thread. */
 export type WriterRequest =
   | { kind: "append"; id: number; commands: AppendCommand[]; options: AppendGroupOptions }
+  | { kind: "write"; id: number; statements: WriteStatement[] }
   | { kind: "close" };
+
+/** One statement of a `write` request: the statements of a request commit together. */
+export interface WriteStatement {
+  sql: string;
+  params: (string | number | bigint | null)[];
+}
 
 /** An error as it crosses between threads (a structured clone keeps neither class nor code). */
 export interface WireError {
@@ -21,6 +28,7 @@ export type WireOutcome =
 /** What the writer thread answers. */
 export type WriterResponse =
   | { kind: "appended"; id: number; outcomes: WireOutcome[]; notices: CommitNotice[] }
+  | { kind: "written"; id: number }
   | { kind: "failed"; id: number; error: WireError }
   | { kind: "closed" };
 

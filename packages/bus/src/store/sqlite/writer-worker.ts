@@ -4,10 +4,17 @@
  * it. One request at a time, in the order they arrive.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import type { Statement } from "better-sqlite3";
 import { appendGroupInTransaction } from "./append-group.js";
 import { openDatabase } from "./open-database.js";
 import { prepareStatements } from "./statements.js";
-import { toWireError, toWireOutcome, type WriterRequest, type WriterResponse } from "./writer-protocol.js";
+import {
+  toWireError,
+  toWireOutcome,
+  type WriterRequest,
+  type WriterResponse,
+  type WriteStatement,
+} from "./writer-protocol.js";
 
 const port = parentPort;
 if (port === null) throw new Error("the SQLite writer runs as a worker thread");
@@ -20,11 +27,33 @@ const partitionCounts = new Map<string, number>();
 
 const answer = (response: WriterResponse) => port.postMessage(response);
 
+/** Statements of `write` requests, prepared once per distinct SQL text (there are a handful). */
+const prepared = new Map<string, Statement<unknown[]>>();
+const writeTransaction = db.transaction((statementsToRun: WriteStatement[]) => {
+  for (const { sql, params } of statementsToRun) {
+    let statement = prepared.get(sql);
+    if (statement === undefined) {
+      statement = db.prepare(sql);
+      prepared.set(sql, statement);
+    }
+    statement.run(...params);
+  }
+});
+
 port.on("message", (request: WriterRequest) => {
   if (request.kind === "close") {
     db.close();
     answer({ kind: "closed" });
     port.close();
+    return;
+  }
+  if (request.kind === "write") {
+    try {
+      writeTransaction.immediate(request.statements);
+      answer({ kind: "written", id: request.id });
+    } catch (error) {
+      answer({ kind: "failed", id: request.id, error: toWireError(error) });
+    }
     return;
   }
   try {

@@ -7,10 +7,16 @@ import {
   fromWireOutcome,
   type WriterRequest,
   type WriterResponse,
+  type WriteStatement,
 } from "./writer-protocol.js";
 
 interface PendingAppend {
   resolve(result: { outcomes: AppendOutcome[]; notices: CommitNotice[] }): void;
+  reject(error: unknown): void;
+}
+
+interface PendingWrite {
+  resolve(): void;
   reject(error: unknown): void;
 }
 
@@ -37,6 +43,7 @@ export class SqliteWriter {
   #worker: Worker | undefined;
   #exited: Promise<void> | undefined;
   readonly #pending = new Map<number, PendingAppend>();
+  readonly #pendingWrites = new Map<number, PendingWrite>();
   #nextId = 0;
 
   constructor(path: string) {
@@ -52,6 +59,17 @@ export class SqliteWriter {
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       const request: WriterRequest = { kind: "append", id, commands, options };
+      worker.postMessage(request);
+    });
+  }
+
+  /** Runs statements in one transaction on the writer's connection, in turn with the appends. */
+  write(statements: WriteStatement[]): Promise<void> {
+    const worker = this.#start();
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pendingWrites.set(id, { resolve, reject });
+      const request: WriterRequest = { kind: "write", id, statements };
       worker.postMessage(request);
     });
   }
@@ -85,6 +103,8 @@ export class SqliteWriter {
         });
         for (const pending of this.#pending.values()) pending.reject(error);
         this.#pending.clear();
+        for (const pending of this.#pendingWrites.values()) pending.reject(error);
+        this.#pendingWrites.clear();
         resolve();
       });
     });
@@ -93,6 +113,14 @@ export class SqliteWriter {
 
   #settle(response: WriterResponse): void {
     if (response.kind === "closed") return;
+    const write = this.#pendingWrites.get(response.id);
+    if (write !== undefined) {
+      this.#pendingWrites.delete(response.id);
+      if (response.kind === "failed") write.reject(toStoreError(fromWireError(response.error)));
+      else write.resolve();
+      return;
+    }
+    if (response.kind === "written") return;
     const pending = this.#pending.get(response.id);
     if (pending === undefined) return;
     this.#pending.delete(response.id);

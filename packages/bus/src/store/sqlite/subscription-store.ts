@@ -1,0 +1,288 @@
+import { type SubscriptionInfo, TributaryError } from "@tributary/protocol";
+import type { Database } from "better-sqlite3";
+import type {
+  ConsumerState,
+  DeadLetterRecord,
+  PartitionState,
+  SubscriptionState,
+  SubscriptionStore,
+  SubscriptionUpdate,
+} from "../../subscriptions/subscription-store.js";
+import type { WriteStatement } from "./writer-protocol.js";
+
+interface PartitionRow {
+  partition: number;
+  checkpoint: number;
+  cursor: number;
+  pending: string;
+  owner: string | null;
+  lease_expires_at: number;
+  ack_deadline: number;
+  retry_at: number;
+  last_error: string | null;
+}
+
+interface DeadLetterRow {
+  event_id: string;
+  partition: number;
+  offset: number;
+  attempts: number;
+  error: string;
+  dead_at: number;
+}
+
+const updatePartitionSql = `UPDATE subscription_partitions SET checkpoint = ?, cursor = ?, pending = ?, owner = ?,
+  lease_expires_at = ?, ack_deadline = ?, retry_at = ?, last_error = ? WHERE subscription = ? AND "partition" = ?`;
+const insertPartitionSql = `INSERT INTO subscription_partitions (subscription, "partition", checkpoint, cursor, pending,
+  owner, lease_expires_at, ack_deadline, retry_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const upsertConsumerSql = `INSERT INTO subscription_consumers (subscription, consumer, expires_at) VALUES (?, ?, ?)
+  ON CONFLICT (subscription, consumer) DO UPDATE SET expires_at = excluded.expires_at`;
+const upsertDeadLetterSql = `INSERT INTO subscription_dead_letters
+  (subscription, event_id, "partition", "offset", attempts, error, dead_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (subscription, event_id) DO UPDATE SET attempts = excluded.attempts, error = excluded.error,
+  dead_at = excluded.dead_at`;
+
+function partitionParams(name: string, partition: PartitionState): WriteStatement["params"] {
+  return [
+    partition.checkpoint,
+    partition.cursor,
+    JSON.stringify(partition.pending),
+    partition.owner,
+    partition.leaseExpiresAt,
+    partition.ackDeadline,
+    partition.retryAt,
+    partition.lastError === null ? null : JSON.stringify(partition.lastError),
+    name,
+    partition.partition,
+  ];
+}
+
+function toPartitionState(row: PartitionRow): PartitionState {
+  return {
+    partition: row.partition,
+    checkpoint: row.checkpoint,
+    cursor: row.cursor,
+    pending: JSON.parse(row.pending),
+    owner: row.owner,
+    leaseExpiresAt: row.lease_expires_at,
+    ackDeadline: row.ack_deadline,
+    retryAt: row.retry_at,
+    lastError: row.last_error === null ? null : JSON.parse(row.last_error),
+  };
+}
+
+function toDeadLetter(row: DeadLetterRow): DeadLetterRecord {
+  return {
+    eventId: row.event_id,
+    partition: row.partition,
+    offset: row.offset,
+    attempts: row.attempts,
+    error: row.error,
+    deadAt: row.dead_at,
+  };
+}
+
+/** The statements that write `update` for subscription `name`. */
+function updateStatements(name: string, update: SubscriptionUpdate<unknown>): WriteStatement[] {
+  const statements: WriteStatement[] = [];
+  if (update.subscription !== undefined) {
+    statements.push({
+      sql: "UPDATE subscriptions SET topic = ?, definition = ? WHERE name = ?",
+      params: [update.subscription.topic, JSON.stringify(update.subscription), name],
+    });
+  }
+  for (const partition of update.partitions ?? []) {
+    statements.push({ sql: updatePartitionSql, params: partitionParams(name, partition) });
+  }
+  for (const consumer of update.upsertConsumers ?? []) {
+    statements.push({ sql: upsertConsumerSql, params: [name, consumer.id, consumer.expiresAt] });
+  }
+  for (const consumer of update.deleteConsumers ?? []) {
+    statements.push({
+      sql: "DELETE FROM subscription_consumers WHERE subscription = ? AND consumer = ?",
+      params: [name, consumer],
+    });
+  }
+  for (const letter of update.insertDeadLetters ?? []) {
+    statements.push({
+      sql: upsertDeadLetterSql,
+      params: [
+        name,
+        letter.eventId,
+        letter.partition,
+        letter.offset,
+        letter.attempts,
+        letter.error,
+        letter.deadAt,
+      ],
+    });
+  }
+  for (const eventId of update.deleteDeadLetters ?? []) {
+    statements.push({
+      sql: "DELETE FROM subscription_dead_letters WHERE subscription = ? AND event_id = ?",
+      params: [name, eventId],
+    });
+  }
+  return statements;
+}
+
+export interface SqliteSubscriptionStoreOptions {
+  /** The store's reading connection. */
+  db: Database;
+  /** Commits statements together (on the writer thread, in turn with the appends). */
+  write(statements: WriteStatement[]): Promise<void>;
+  /** Rejects when the store is closed. */
+  assertOpen(): void;
+}
+
+/**
+ * Subscriptions in the SQLite file. One process owns the file, so a lock in memory per
+ * subscription serializes its transactions; reads use the store's connection and writes go to
+ * the writer thread, so the fsync of a checkpoint never blocks the event loop. `now` is this
+ * process's wall clock, read after the lock is taken.
+ */
+export function createSqliteSubscriptionStore(options: SqliteSubscriptionStoreOptions): SubscriptionStore {
+  const { db, write } = options;
+  const locks = new Map<string, Promise<unknown>>();
+  let statements: ReturnType<typeof prepare> | undefined;
+
+  function prepare() {
+    return {
+      selectSubscription: db.prepare<[string], { definition: string }>(
+        "SELECT definition FROM subscriptions WHERE name = ?",
+      ),
+      selectSubscriptions: db.prepare<[], { definition: string }>(
+        "SELECT definition FROM subscriptions ORDER BY name",
+      ),
+      selectPartitions: db.prepare<[string], PartitionRow>(
+        `SELECT "partition" AS partition, checkpoint, cursor, pending, owner, lease_expires_at, ack_deadline,
+         retry_at, last_error FROM subscription_partitions WHERE subscription = ? ORDER BY "partition"`,
+      ),
+      selectConsumers: db.prepare<[string], { consumer: string; expires_at: number }>(
+        "SELECT consumer, expires_at FROM subscription_consumers WHERE subscription = ? ORDER BY consumer",
+      ),
+      selectDeadLetters: db.prepare<[string, string, number], DeadLetterRow>(
+        `SELECT event_id, "partition" AS partition, "offset" AS offset, attempts, error, dead_at
+         FROM subscription_dead_letters WHERE subscription = ? AND event_id > ? ORDER BY event_id LIMIT ?`,
+      ),
+      selectDeadLettersById: db.prepare<[string, string, string, number], DeadLetterRow>(
+        `SELECT event_id, "partition" AS partition, "offset" AS offset, attempts, error, dead_at
+         FROM subscription_dead_letters WHERE subscription = ? AND event_id > ?
+         AND event_id IN (SELECT value FROM json_each(?)) ORDER BY event_id LIMIT ?`,
+      ),
+      countDeadLetters: db
+        .prepare<[string], number>("SELECT count(*) FROM subscription_dead_letters WHERE subscription = ?")
+        .pluck(),
+    };
+  }
+
+  const prepared = () => {
+    options.assertOpen();
+    statements ??= prepare();
+    return statements;
+  };
+
+  /** Runs `work` after every earlier holder of `name`'s lock is done. */
+  function locked<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const previous = locks.get(name) ?? Promise.resolve();
+    const result = previous.then(work, work);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    locks.set(name, tail);
+    void tail.then(() => {
+      if (locks.get(name) === tail) locks.delete(name);
+    });
+    return result;
+  }
+
+  const readSubscription = (name: string): SubscriptionInfo | undefined => {
+    const row = prepared().selectSubscription.get(name);
+    return row === undefined ? undefined : (JSON.parse(row.definition) as SubscriptionInfo);
+  };
+
+  return {
+    create(subscription, partitions) {
+      return locked(subscription.name, async () => {
+        const existing = readSubscription(subscription.name);
+        if (existing !== undefined) return { subscription: existing, created: false };
+        await write([
+          {
+            sql: "INSERT INTO subscriptions (name, topic, definition, created_at) VALUES (?, ?, ?, ?)",
+            params: [
+              subscription.name,
+              subscription.topic,
+              JSON.stringify(subscription),
+              subscription.createdAt,
+            ],
+          },
+          ...partitions.map((partition) => {
+            const params = partitionParams(subscription.name, partition);
+            return {
+              sql: insertPartitionSql,
+              params: [subscription.name, partition.partition, ...params.slice(0, 8)],
+            };
+          }),
+        ]);
+        return { subscription, created: true };
+      });
+    },
+
+    get: async (name) => readSubscription(name),
+
+    list: async () =>
+      prepared()
+        .selectSubscriptions.all()
+        .map((row) => JSON.parse(row.definition) as SubscriptionInfo),
+
+    delete(name) {
+      return locked(name, async () => {
+        if (readSubscription(name) === undefined) return false;
+        await write(
+          ["subscription_dead_letters", "subscription_consumers", "subscription_partitions"]
+            .map((table) => ({ sql: `DELETE FROM ${table} WHERE subscription = ?`, params: [name] }))
+            .concat([{ sql: "DELETE FROM subscriptions WHERE name = ?", params: [name] }]),
+        );
+        return true;
+      });
+    },
+
+    transact(name, change) {
+      return locked(name, async () => {
+        const subscription = readSubscription(name);
+        if (subscription === undefined) {
+          throw new TributaryError("subscription-not-found", { details: { subscription: name } });
+        }
+        const state: SubscriptionState = {
+          now: Date.now(),
+          subscription,
+          partitions: prepared().selectPartitions.all(name).map(toPartitionState),
+          consumers: prepared()
+            .selectConsumers.all(name)
+            .map((row): ConsumerState => ({ id: row.consumer, expiresAt: row.expires_at })),
+        };
+        const update = await change(state);
+        const toWrite = updateStatements(name, update);
+        if (toWrite.length > 0) await write(toWrite);
+        return update.result;
+      });
+    },
+
+    async listDeadLetters(name, listOptions) {
+      const after = listOptions.after ?? "";
+      const rows =
+        listOptions.ids === undefined
+          ? prepared().selectDeadLetters.all(name, after, listOptions.limit)
+          : prepared().selectDeadLettersById.all(
+              name,
+              after,
+              JSON.stringify(listOptions.ids),
+              listOptions.limit,
+            );
+      return rows.map(toDeadLetter);
+    },
+
+    countDeadLetters: async (name) => prepared().countDeadLetters.get(name) ?? 0,
+  };
+}

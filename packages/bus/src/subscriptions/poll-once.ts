@@ -1,0 +1,186 @@
+import type { DeliveredEvent, StoredEvent, SubscriptionInfo } from "@tributary/protocol";
+import { desiredOwner, expirePartition, liveConsumers, rebalanceFor } from "./leases.js";
+import { checkpointOf } from "./partition-state.js";
+import type {
+  DeadLetterRecord,
+  PartitionState,
+  PendingDelivery,
+  SubscriptionState,
+  SubscriptionUpdate,
+} from "./subscription-store.js";
+
+/** Reads events of one partition of the subscription's topic from an offset, in offset order. */
+export type PartitionReader = (
+  partition: number,
+  fromOffset: number,
+  limit: number,
+) => Promise<StoredEvent[]>;
+
+export interface PollResult {
+  events: DeliveredEvent[];
+  /** The partitions leased to the consumer after this poll. */
+  partitions: number[];
+  /** Delivered again (after a failure or a redrive), for the metrics. */
+  redelivered: number;
+  deadLettered: number;
+  /** When something may become deliverable without a commit (a retry, a timeout, a handover). */
+  recheckInMs: number | undefined;
+}
+
+/** How long to wait before looking again for a partition that another instance is handing over. */
+const handoverRecheckMs = 200;
+
+/**
+ * Applies the clock and the consumer's heartbeat to the state, brings its leases towards an even
+ * share, and delivers from each of its partitions that has no batch in flight: first the pending
+ * deliveries (failed or redriven) once their retry time has come, then new events from the cursor,
+ * skipping those the type filter excludes. At most `max` events in all.
+ */
+export async function pollOnce(
+  state: SubscriptionState,
+  consumer: string,
+  max: number,
+  read: PartitionReader,
+): Promise<SubscriptionUpdate<PollResult>> {
+  const { now, subscription } = state;
+  const expiresAt = now + subscription.leaseMs;
+  const consumers = state.consumers.filter((entry) => entry.id !== consumer);
+  consumers.push({ id: consumer, expiresAt });
+  const live = liveConsumers(consumers, now);
+  const liveSet = new Set(live);
+  const deadLetters: DeadLetterRecord[] = [];
+  const changed = new Map<number, PartitionState>();
+  let recheckAt = Number.POSITIVE_INFINITY;
+
+  const partitions = state.partitions.map((original) => {
+    const expired = expirePartition(subscription, original, liveSet, now);
+    deadLetters.push(...expired.deadLetters);
+    const current = rebalanceFor(expired.partition, consumer, live, expiresAt);
+    if (current !== original) changed.set(current.partition, current);
+    if (desiredOwner(current.partition, live) === consumer && current.owner !== consumer) {
+      recheckAt = Math.min(recheckAt, now + handoverRecheckMs);
+    }
+    return current;
+  });
+
+  const owned = partitions.filter((partition) => partition.owner === consumer);
+  const ready = owned.filter((partition) => {
+    if (partition.pending.some((entry) => entry.outstanding)) {
+      recheckAt = Math.min(recheckAt, partition.ackDeadline);
+      return false;
+    }
+    if (partition.pending.length > 0 && partition.retryAt > now) {
+      recheckAt = Math.min(recheckAt, partition.retryAt);
+      return false;
+    }
+    return true;
+  });
+
+  // Start at a different partition each poll so that a small `max` does not starve the last ones.
+  const start = ready.length === 0 ? 0 : Math.floor(Math.random() * ready.length);
+  const order = ready.map((_, index) => ready[(start + index) % ready.length] as PartitionState);
+  const perPartition = Math.max(Math.ceil(max / Math.max(order.length, 1)), Math.min(max, 50));
+  const reads = await Promise.all(order.map((partition) => readForDelivery(partition, perPartition, read)));
+
+  const events: DeliveredEvent[] = [];
+  let redelivered = 0;
+  order.forEach((partition, index) => {
+    const batch = reads[index] as PartitionBatch;
+    const budget = max - events.length;
+    const delivered = deliverFrom(subscription, partition, batch, budget, now);
+    if (delivered.partition !== partition) changed.set(partition.partition, delivered.partition);
+    redelivered += delivered.redelivered;
+    events.push(...delivered.events);
+  });
+
+  const leased = partitions.filter((partition) => partition.owner === consumer).map((p) => p.partition);
+  return {
+    result: {
+      events,
+      partitions: leased,
+      redelivered,
+      deadLettered: deadLetters.length,
+      recheckInMs: Number.isFinite(recheckAt) ? Math.max(recheckAt - now, 1) : undefined,
+    },
+    partitions: [...changed.values()],
+    upsertConsumers: [{ id: consumer, expiresAt }],
+    deleteConsumers: state.consumers.filter((entry) => entry.expiresAt <= now).map((entry) => entry.id),
+    insertDeadLetters: deadLetters,
+  };
+}
+
+interface PartitionBatch {
+  /** Events of pending deliveries, by offset. */
+  pendingEvents: Map<number, StoredEvent>;
+  /** New events from the cursor, in offset order. */
+  fresh: StoredEvent[];
+}
+
+/** The widest span of offsets read at once to send pending deliveries again. */
+const maxPendingSpan = 1000;
+
+async function readForDelivery(
+  partition: PartitionState,
+  limit: number,
+  read: PartitionReader,
+): Promise<PartitionBatch> {
+  const pendingEvents = new Map<number, StoredEvent>();
+  const pending = partition.pending.slice(0, limit);
+  const first = pending[0];
+  if (first !== undefined) {
+    const last = pending[pending.length - 1] as PendingDelivery;
+    const span = Math.min(last.offset - first.offset + 1, maxPendingSpan);
+    const wanted = new Set(pending.map((entry) => entry.offset));
+    for (const event of await read(partition.partition, first.offset, span)) {
+      if (wanted.has(event.offset)) pendingEvents.set(event.offset, event);
+    }
+  }
+  const room = limit - pending.length;
+  const fresh = room > 0 ? await read(partition.partition, partition.cursor, room) : [];
+  return { pendingEvents, fresh };
+}
+
+function deliverFrom(
+  subscription: SubscriptionInfo,
+  partition: PartitionState,
+  batch: PartitionBatch,
+  budget: number,
+  now: number,
+): { partition: PartitionState; events: DeliveredEvent[]; redelivered: number } {
+  const events: DeliveredEvent[] = [];
+  const pending: PendingDelivery[] = [];
+  let redelivered = 0;
+  for (const entry of partition.pending) {
+    const event = batch.pendingEvents.get(entry.offset);
+    if (event !== undefined && events.length < budget) {
+      events.push({ ...event, attempt: entry.failures + 1 });
+      pending.push({ ...entry, outstanding: true });
+      redelivered++;
+    } else {
+      pending.push(entry);
+    }
+  }
+  let cursor = partition.cursor;
+  const types = subscription.types === null ? undefined : new Set(subscription.types);
+  for (const event of batch.fresh) {
+    if (event.offset !== cursor) break;
+    if (types !== undefined && !types.has(event.type)) {
+      cursor++;
+      continue;
+    }
+    if (events.length >= budget) break;
+    events.push({ ...event, attempt: 1 });
+    pending.push({ offset: event.offset, id: event.id, failures: 0, outstanding: true });
+    cursor++;
+  }
+  if (events.length === 0 && cursor === partition.cursor) return { partition, events, redelivered };
+  const next: PartitionState = {
+    ...partition,
+    cursor,
+    pending,
+    ackDeadline: events.length > 0 ? now + subscription.ackTimeoutMs : partition.ackDeadline,
+    retryAt: 0,
+  };
+  next.checkpoint = checkpointOf(next);
+  return { partition: next, events, redelivered };
+}

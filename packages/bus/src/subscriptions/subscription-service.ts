@@ -1,0 +1,444 @@
+import {
+  type DeadLetter,
+  type DeadLetterPage,
+  isValidConsumerId,
+  isValidTopicName,
+  type PollResponse,
+  type ResetTarget,
+  type SubscriptionInfo,
+  type SubscriptionSettings,
+  type SubscriptionStatus,
+  type TopicInfo,
+  TributaryError,
+} from "@tributary/protocol";
+import type { EventStore } from "../store/event-store.js";
+import { acknowledge, failDeliveries, releaseOutstanding } from "./partition-state.js";
+import { pollOnce } from "./poll-once.js";
+import { resetPartitions, startOffsets } from "./positions.js";
+import { buildStatus } from "./status.js";
+import { mergeSubscription, normalizeSubscription } from "./subscription-settings.js";
+import type { DeadLetterRecord, PartitionState, SubscriptionState } from "./subscription-store.js";
+import { Wakeups } from "./wakeups.js";
+
+/** What the subscriptions need of the topics: the bus resolves (and may auto-create) them. */
+export interface TopicAccess {
+  /** The topic; created with the default partition count when unknown and auto-create is on. */
+  ensure(topic: string): Promise<TopicInfo>;
+  get(topic: string): Promise<TopicInfo>;
+}
+
+/** Counters the subscriptions report (Prometheus metrics hang off them). */
+export interface DeliveryObserver {
+  delivered(subscription: string, events: number, redelivered: number): void;
+  deadLettered(subscription: string, events: number): void;
+}
+
+export interface PollRequest {
+  consumer: string;
+  max: number;
+  waitMs: number;
+}
+
+export interface NackRequest {
+  error: string;
+  retryAfterMs?: number;
+}
+
+/** Consumer groups: definitions, pull delivery with leases, dead letters, replay and status. */
+export interface Subscriptions {
+  put(
+    name: string,
+    settings: SubscriptionSettings,
+  ): Promise<{ subscription: SubscriptionInfo; created: boolean }>;
+  get(name: string): Promise<SubscriptionInfo>;
+  list(): Promise<SubscriptionInfo[]>;
+  delete(name: string): Promise<void>;
+  status(name: string): Promise<SubscriptionStatus>;
+  /** Delivers events of the partitions leased to `consumer`; long-polls up to `waitMs` for some. */
+  poll(name: string, request: PollRequest): Promise<PollResponse>;
+  ack(name: string, consumer: string, ids: string[]): Promise<{ acked: number }>;
+  nack(
+    name: string,
+    consumer: string,
+    ids: string[],
+    request: NackRequest,
+  ): Promise<{ nacked: number; deadLettered: string[] }>;
+  heartbeat(name: string, consumer: string): Promise<{ partitions: number[] }>;
+  leave(name: string, consumer: string): Promise<void>;
+  reset(name: string, to: ResetTarget): Promise<SubscriptionStatus>;
+  listDeadLetters(name: string, options: { after?: string; limit: number }): Promise<DeadLetterPage>;
+  getDeadLetter(name: string, id: string): Promise<DeadLetter>;
+  redrive(name: string, ids?: string[]): Promise<{ redriven: number }>;
+  discardDeadLetter(name: string, id: string): Promise<void>;
+  /** Ends every long-poll now; later polls do not wait. */
+  endWaits(): void;
+}
+
+export interface SubscriptionsOptions {
+  store: EventStore;
+  topics: TopicAccess;
+  observer?: DeliveryObserver;
+  /** The push breaker of this process, reported in status (push subscriptions). */
+  breakerStatus?: (name: string) => SubscriptionStatus["push"];
+}
+
+export function assertSubscriptionName(name: string): void {
+  if (!isValidTopicName(name)) {
+    throw new TributaryError("invalid-request", {
+      message: "subscription names match [a-z0-9][a-z0-9._-]{0,127}",
+      details: { errors: [{ pointer: "/name", message: "must match [a-z0-9][a-z0-9._-]{0,127}" }] },
+    });
+  }
+}
+
+function assertConsumer(consumer: string): void {
+  if (!isValidConsumerId(consumer)) {
+    throw new TributaryError("invalid-request", {
+      message: "consumer ids match [A-Za-z0-9._:-]{1,128}",
+      details: { errors: [{ pointer: "/consumer", message: "must match [A-Za-z0-9._:-]{1,128}" }] },
+    });
+  }
+}
+
+function notHeld(ids: string[]): TributaryError {
+  return new TributaryError("delivery-not-held", {
+    message: `${ids.length} of the events are not in flight to this consumer`,
+    details: { ids: ids.slice(0, 100) },
+  });
+}
+
+/**
+ * Finds the pending deliveries named by `ids` among the partitions `consumer` owns. Throws
+ * `delivery-not-held` (naming the others) unless every id is found.
+ */
+function heldDeliveries(state: SubscriptionState, consumer: string, ids: string[]): Map<number, Set<string>> {
+  const wanted = new Set(ids);
+  const byPartition = new Map<number, Set<string>>();
+  for (const partition of state.partitions) {
+    if (partition.owner !== consumer) continue;
+    for (const entry of partition.pending) {
+      if (!wanted.has(entry.id)) continue;
+      wanted.delete(entry.id);
+      let set = byPartition.get(partition.partition);
+      if (set === undefined) {
+        set = new Set();
+        byPartition.set(partition.partition, set);
+      }
+      set.add(entry.id);
+    }
+  }
+  if (wanted.size > 0) throw notHeld([...wanted]);
+  return byPartition;
+}
+
+/** A live consumer's heartbeat, unless the consumer is unknown or expired (then it must poll). */
+function heartbeatOf(state: SubscriptionState, consumer: string) {
+  return { id: consumer, expiresAt: state.now + state.subscription.leaseMs };
+}
+
+/** Creates the subscription core over a migrated store. */
+export function createSubscriptions(options: SubscriptionsOptions): Subscriptions {
+  const { store, topics } = options;
+  const wakeups = new Wakeups(store);
+  let waitsEnded = false;
+
+  async function get(name: string): Promise<SubscriptionInfo> {
+    assertSubscriptionName(name);
+    const subscription = await store.subscriptions.get(name);
+    if (subscription === undefined) {
+      throw new TributaryError("subscription-not-found", { details: { subscription: name } });
+    }
+    return subscription;
+  }
+
+  const readerFor = (topic: string) => (partition: number, from: number, limit: number) =>
+    store.readPartition(topic, partition, from, limit);
+
+  const service: Subscriptions = {
+    async put(name, settings) {
+      assertSubscriptionName(name);
+      const wanted = normalizeSubscription(name, settings, new Date().toISOString());
+      const topic = await topics.ensure(wanted.topic);
+      const existing = await store.subscriptions.get(name);
+      if (existing === undefined) {
+        const offsets = await startOffsets(store, topic, wanted.start);
+        const partitions = offsets.map((offset, partition) => emptyPartition(partition, offset));
+        const created = await store.subscriptions.create(wanted, partitions);
+        if (created.created) return created;
+        return { subscription: await updateDefinition(name, wanted), created: false };
+      }
+      return { subscription: await updateDefinition(name, wanted), created: false };
+    },
+
+    get,
+
+    list: () => store.subscriptions.list(),
+
+    async delete(name) {
+      assertSubscriptionName(name);
+      if (!(await store.subscriptions.delete(name))) {
+        throw new TributaryError("subscription-not-found", { details: { subscription: name } });
+      }
+      wakeups.changed(name);
+    },
+
+    async status(name) {
+      const subscription = await get(name);
+      const [topic, state, deadLetters] = await Promise.all([
+        topics.get(subscription.topic),
+        store.subscriptions.transact(name, (current) => ({ result: current })),
+        store.subscriptions.countDeadLetters(name),
+      ]);
+      return buildStatus(state, topic.headOffsets, deadLetters, options.breakerStatus?.(name));
+    },
+
+    async poll(name, request) {
+      assertSubscriptionName(name);
+      assertConsumer(request.consumer);
+      const subscription = await get(name);
+      const read = readerFor(subscription.topic);
+      const deadline = Date.now() + request.waitMs;
+      for (;;) {
+        const wakeup = wakeups.arm(subscription.topic, name);
+        let result: Awaited<ReturnType<typeof pollOnce>>["result"];
+        try {
+          result = await store.subscriptions.transact(name, (state) =>
+            pollOnce(state, request.consumer, request.max, read),
+          );
+        } catch (error) {
+          wakeup.cancel();
+          throw error;
+        }
+        if (result.events.length > 0) {
+          options.observer?.delivered(name, result.events.length, result.redelivered);
+        }
+        if (result.deadLettered > 0) options.observer?.deadLettered(name, result.deadLettered);
+        const remaining = deadline - Date.now();
+        if (result.events.length > 0 || remaining <= 0 || waitsEnded) {
+          wakeup.cancel();
+          return { events: result.events, partitions: result.partitions };
+        }
+        await wakeup.wait(Math.min(remaining, result.recheckInMs ?? remaining));
+      }
+    },
+
+    async ack(name, consumer, ids) {
+      assertSubscriptionName(name);
+      assertConsumer(consumer);
+      const unique = [...new Set(ids)];
+      const acked = await store.subscriptions.transact(name, (state) => {
+        const held = heldDeliveries(state, consumer, unique);
+        const partitions = state.partitions
+          .filter((partition) => held.has(partition.partition))
+          .map((partition) => acknowledge(partition, held.get(partition.partition) as Set<string>));
+        return { result: unique.length, partitions, upsertConsumers: [heartbeatOf(state, consumer)] };
+      });
+      wakeups.changed(name);
+      return { acked };
+    },
+
+    async nack(name, consumer, ids, request) {
+      assertSubscriptionName(name);
+      assertConsumer(consumer);
+      const unique = [...new Set(ids)];
+      const deadLettered = await store.subscriptions.transact(name, (state) => {
+        const held = heldDeliveries(state, consumer, unique);
+        const partitions: PartitionState[] = [];
+        const deadLetters: DeadLetterRecord[] = [];
+        for (const partition of state.partitions) {
+          const failed = held.get(partition.partition);
+          if (failed === undefined) continue;
+          const outcome = failDeliveries(
+            state.subscription,
+            partition,
+            failed,
+            request.error,
+            state.now,
+            request.retryAfterMs,
+          );
+          partitions.push(outcome.partition);
+          deadLetters.push(...outcome.deadLetters);
+        }
+        return {
+          result: deadLetters.map((letter) => letter.eventId),
+          partitions,
+          insertDeadLetters: deadLetters,
+          upsertConsumers: [heartbeatOf(state, consumer)],
+        };
+      });
+      if (deadLettered.length > 0) options.observer?.deadLettered(name, deadLettered.length);
+      wakeups.changed(name);
+      return { nacked: unique.length, deadLettered };
+    },
+
+    async heartbeat(name, consumer) {
+      assertSubscriptionName(name);
+      assertConsumer(consumer);
+      const subscription = await get(name);
+      // A heartbeat is a poll that takes no events: it renews the lease and rebalances.
+      const result = await store.subscriptions.transact(name, (state) =>
+        pollOnce(state, consumer, 0, readerFor(subscription.topic)),
+      );
+      return { partitions: result.partitions };
+    },
+
+    async leave(name, consumer) {
+      assertSubscriptionName(name);
+      assertConsumer(consumer);
+      await store.subscriptions.transact(name, (state) => ({
+        result: undefined,
+        partitions: state.partitions
+          .filter((partition) => partition.owner === consumer)
+          .map((partition) => ({ ...releaseOutstanding(partition), owner: null, leaseExpiresAt: 0 })),
+        deleteConsumers: [consumer],
+      }));
+      wakeups.changed(name);
+    },
+
+    async reset(name, to) {
+      const subscription = await get(name);
+      const topic = await topics.get(subscription.topic);
+      const targets = await resetPartitions(store, topic, to);
+      await store.subscriptions.transact(name, (state) => ({
+        result: undefined,
+        partitions: state.partitions
+          .filter((partition) => targets.has(partition.partition))
+          .map((partition) => {
+            const offset = targets.get(partition.partition) as number;
+            return {
+              ...partition,
+              checkpoint: offset,
+              cursor: offset,
+              pending: partition.pending.filter((entry) => entry.redriven === true && !entry.outstanding),
+              ackDeadline: 0,
+              retryAt: 0,
+            };
+          }),
+      }));
+      wakeups.changed(name);
+      return service.status(name);
+    },
+
+    async listDeadLetters(name, { after, limit }) {
+      await get(name);
+      const records = await store.subscriptions.listDeadLetters(name, {
+        ...(after === undefined ? {} : { after }),
+        limit,
+      });
+      const deadLetters = await Promise.all(records.map(toDeadLetter));
+      const last = records[records.length - 1];
+      return { deadLetters, next: records.length === limit && last !== undefined ? last.eventId : null };
+    },
+
+    async getDeadLetter(name, id) {
+      await get(name);
+      const [record] = await store.subscriptions.listDeadLetters(name, { ids: [id], limit: 1 });
+      if (record === undefined) {
+        throw new TributaryError("dead-letter-not-found", {
+          details: { subscription: name, id: id.slice(0, 256) },
+        });
+      }
+      return toDeadLetter(record);
+    },
+
+    async redrive(name, ids) {
+      await get(name);
+      let redriven = 0;
+      let after: string | undefined;
+      for (;;) {
+        const records = await store.subscriptions.listDeadLetters(name, {
+          limit: 1000,
+          ...(ids === undefined ? {} : { ids }),
+          ...(after === undefined ? {} : { after }),
+        });
+        if (records.length === 0) break;
+        redriven += await store.subscriptions.transact(name, (state) => redriveInto(state, records));
+        after = records[records.length - 1]?.eventId;
+        if (records.length < 1000) break;
+      }
+      wakeups.changed(name);
+      return { redriven };
+    },
+
+    async discardDeadLetter(name, id) {
+      const record = await service.getDeadLetter(name, id);
+      await store.subscriptions.transact(name, () => ({
+        result: undefined,
+        deleteDeadLetters: [record.id],
+      }));
+    },
+
+    endWaits() {
+      waitsEnded = true;
+      wakeups.close();
+    },
+  };
+
+  async function updateDefinition(name: string, wanted: SubscriptionInfo): Promise<SubscriptionInfo> {
+    return store.subscriptions.transact(name, (state) => {
+      const merged = mergeSubscription(state.subscription, wanted);
+      return merged === state.subscription ? { result: merged } : { result: merged, subscription: merged };
+    });
+  }
+
+  async function toDeadLetter(record: DeadLetterRecord): Promise<DeadLetter> {
+    const event = (await store.getEvent(record.eventId)) ?? null;
+    return {
+      id: record.eventId,
+      partition: record.partition,
+      offset: record.offset,
+      attempts: record.attempts,
+      error: record.error,
+      deadAt: new Date(record.deadAt).toISOString(),
+      event,
+    };
+  }
+
+  return service;
+}
+
+export function emptyPartition(partition: number, offset: number): PartitionState {
+  return {
+    partition,
+    checkpoint: offset,
+    cursor: offset,
+    pending: [],
+    owner: null,
+    leaseExpiresAt: 0,
+    ackDeadline: 0,
+    retryAt: 0,
+    lastError: null,
+  };
+}
+
+/** Puts dead letters back in their partitions' queues, ahead of newer events, with fresh counts. */
+function redriveInto(state: SubscriptionState, records: DeadLetterRecord[]) {
+  const byPartition = new Map<number, DeadLetterRecord[]>();
+  for (const record of records) {
+    const list = byPartition.get(record.partition) ?? [];
+    list.push(record);
+    byPartition.set(record.partition, list);
+  }
+  const partitions: PartitionState[] = [];
+  for (const partition of state.partitions) {
+    const letters = byPartition.get(partition.partition);
+    if (letters === undefined) continue;
+    const known = new Set(partition.pending.map((entry) => entry.id));
+    const added = letters
+      .filter((letter) => !known.has(letter.eventId))
+      .map((letter) => ({
+        offset: letter.offset,
+        id: letter.eventId,
+        failures: 0,
+        outstanding: false,
+        redriven: true,
+      }));
+    const pending = [...partition.pending, ...added].sort((a, b) => a.offset - b.offset);
+    partitions.push({ ...partition, pending });
+  }
+  return {
+    result: records.length,
+    partitions,
+    deleteDeadLetters: records.map((record) => record.eventId),
+  };
+}

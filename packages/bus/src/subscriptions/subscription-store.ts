@@ -1,0 +1,112 @@
+import type { SubscriptionInfo } from "@tributary/protocol";
+
+/** A delivery of a partition that is not done yet. */
+export interface PendingDelivery {
+  offset: number;
+  id: string;
+  /** Failed deliveries so far (nack, ack timeout, lost lease). */
+  failures: number;
+  /** Delivered to the partition's owner and waiting for its ack or nack. */
+  outstanding: boolean;
+  /** Delivered again from the dead letters: below the checkpoint, so it does not hold it back. */
+  redriven?: boolean;
+  lastError?: string;
+}
+
+/** The delivery state of one partition of a subscription. Times are epoch milliseconds. */
+export interface PartitionState {
+  partition: number;
+  /** Every offset below is done: acknowledged, dead-lettered or filtered out. Only moves forward (reset aside). */
+  checkpoint: number;
+  /** The next offset not yet read for delivery; offsets in [checkpoint, cursor) not pending are done. */
+  cursor: number;
+  /** In offset order. */
+  pending: PendingDelivery[];
+  owner: string | null;
+  /** 0 when there is no owner. */
+  leaseExpiresAt: number;
+  /** When outstanding deliveries count as failed; 0 when none are outstanding. */
+  ackDeadline: number;
+  /** Pending deliveries are not sent again before this time; 0 when they may be. */
+  retryAt: number;
+  lastError: { message: string; eventId: string | null; at: number } | null;
+}
+
+/** A consumer instance: live while `expiresAt` is in the future. */
+export interface ConsumerState {
+  id: string;
+  expiresAt: number;
+}
+
+export interface DeadLetterRecord {
+  eventId: string;
+  partition: number;
+  offset: number;
+  attempts: number;
+  error: string;
+  deadAt: number;
+}
+
+/** What a transaction sees: the store's wall clock (not a transaction's frozen start time). */
+export interface SubscriptionState {
+  now: number;
+  subscription: SubscriptionInfo;
+  /** One per partition of the topic, in partition order. */
+  partitions: PartitionState[];
+  consumers: ConsumerState[];
+}
+
+/** What a transaction writes back. Absent fields change nothing. */
+export interface SubscriptionUpdate<T> {
+  result: T;
+  subscription?: SubscriptionInfo;
+  /** Whole rows of the partitions that changed. */
+  partitions?: PartitionState[];
+  upsertConsumers?: ConsumerState[];
+  deleteConsumers?: string[];
+  insertDeadLetters?: DeadLetterRecord[];
+  /** Event ids. */
+  deleteDeadLetters?: string[];
+}
+
+export interface DeadLetterListOptions {
+  /** Keyset: only dead letters after this event id (ascending id order). */
+  after?: string;
+  limit: number;
+  /** Only these event ids. */
+  ids?: string[];
+}
+
+/**
+ * The storage port of subscriptions: definitions, per-partition delivery state, consumer instances
+ * and dead letters. `transact` serializes every change to one subscription (PostgreSQL: a row lock
+ * held to commit, so bus processes sharing the store take turns; SQLite: one process, a lock in
+ * memory), which makes leases and checkpoints safe against concurrent polls and acks.
+ */
+export interface SubscriptionStore {
+  /**
+   * Inserts a subscription and its partition rows unless one with that name exists. Returns the
+   * stored definition and whether it was created (an existing one is returned unchanged).
+   */
+  create(
+    subscription: SubscriptionInfo,
+    partitions: PartitionState[],
+  ): Promise<{ subscription: SubscriptionInfo; created: boolean }>;
+  get(name: string): Promise<SubscriptionInfo | undefined>;
+  list(): Promise<SubscriptionInfo[]>;
+  /** Removes the subscription with its partitions, consumers and dead letters. False when unknown. */
+  delete(name: string): Promise<boolean>;
+  /**
+   * Runs `change` with exclusive access to the subscription's state and writes its update in one
+   * transaction. `change` may await other store reads (events), not other transactions. Rejects
+   * `subscription-not-found` when the subscription does not exist, and with `change`'s error
+   * (writing nothing) when it throws.
+   */
+  transact<T>(
+    name: string,
+    change: (state: SubscriptionState) => Promise<SubscriptionUpdate<T>> | SubscriptionUpdate<T>,
+  ): Promise<T>;
+  /** Dead letters in event-id order. */
+  listDeadLetters(name: string, options: DeadLetterListOptions): Promise<DeadLetterRecord[]>;
+  countDeadLetters(name: string): Promise<number>;
+}
