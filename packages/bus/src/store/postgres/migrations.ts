@@ -75,4 +75,55 @@ CREATE INDEX events_correlation_idx ON events ((metadata->>'correlationId'), pos
 DROP TABLE streams;
 `,
   },
+  {
+    version: 3,
+    name: "subscriptions",
+    // Times of the delivery state are epoch milliseconds in bigints: the core computes with numbers,
+    // and a timestamptz would cost a conversion each way on the hottest rows. Ids are compared and
+    // sorted bytewise (COLLATE "C"), as SQLite does, so that keyset pages of dead letters and the
+    // order of lists are the same on both stores whatever the database's collation; the primary
+    // keys then serve the ordered reads directly.
+    sql: `
+-- One row per subscription: its lock (FOR UPDATE, held to commit) serializes every change to the
+-- subscription's delivery state across bus processes. definition holds the whole SubscriptionInfo.
+CREATE TABLE subscriptions (
+  name text COLLATE "C" PRIMARY KEY,
+  topic text NOT NULL,
+  definition jsonb NOT NULL,
+  created_at timestamptz NOT NULL
+);
+
+CREATE TABLE subscription_partitions (
+  subscription text COLLATE "C" NOT NULL REFERENCES subscriptions (name) ON DELETE CASCADE,
+  partition integer NOT NULL,
+  checkpoint bigint NOT NULL,
+  cursor bigint NOT NULL,
+  pending jsonb NOT NULL DEFAULT '[]',
+  owner text,
+  lease_expires_at bigint NOT NULL DEFAULT 0,
+  ack_deadline bigint NOT NULL DEFAULT 0,
+  retry_at bigint NOT NULL DEFAULT 0,
+  last_error jsonb,
+  PRIMARY KEY (subscription, partition)
+);
+
+CREATE TABLE subscription_consumers (
+  subscription text COLLATE "C" NOT NULL REFERENCES subscriptions (name) ON DELETE CASCADE,
+  consumer text COLLATE "C" NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (subscription, consumer)
+);
+
+CREATE TABLE subscription_dead_letters (
+  subscription text COLLATE "C" NOT NULL REFERENCES subscriptions (name) ON DELETE CASCADE,
+  event_id text COLLATE "C" NOT NULL,
+  partition integer NOT NULL,
+  "offset" bigint NOT NULL,
+  attempts integer NOT NULL,
+  error text NOT NULL,
+  dead_at bigint NOT NULL,
+  PRIMARY KEY (subscription, event_id)
+);
+`,
+  },
 ];

@@ -7,6 +7,7 @@ import { createCommitNotifications } from "./commit-notifications.js";
 import { createConnectionPool } from "./connection-pool.js";
 import { getEvent } from "./get-event.js";
 import { migrate } from "./migrate.js";
+import { offsetsAt } from "./offsets-at.js";
 import { putTopic } from "./put-topic.js";
 import { queryEvents } from "./query-events.js";
 import { readKey } from "./read-key.js";
@@ -14,6 +15,7 @@ import { readPartition } from "./read-partition.js";
 import { getTopic, listTopics } from "./read-topics.js";
 import { assertSchemaName, commitChannel } from "./schema-names.js";
 import { StreamVersionCache } from "./stream-version-cache.js";
+import { createPostgresSubscriptionStore } from "./subscription-store.js";
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`. */
@@ -44,11 +46,8 @@ export interface PostgresStoreOptions {
 export function createPostgresStore(options: PostgresStoreOptions): EventStore {
   const schema = options.schema ?? "public";
   assertSchemaName(schema);
-  const pool = createConnectionPool({
-    url: options.url,
-    schema,
-    maxConnections: options.maxConnections ?? 10,
-  });
+  const maxConnections = options.maxConnections ?? 10;
+  const pool = createConnectionPool({ url: options.url, schema, maxConnections });
   const channel = commitChannel(schema);
   const source = randomUUID();
   const partitionCounts = new Map<string, number>();
@@ -118,6 +117,9 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
     readKey: (topic, key, readOptions) => run((sql) => readKey(sql, topic, key, readOptions)),
     query: (filter) => run((sql) => queryEvents(sql, filter)),
     getEvent: (id) => run((sql) => getEvent(sql, id)),
+    offsetsAt: (topic, at) => run((sql) => offsetsAt(sql, topic, at)),
+
+    subscriptions: createPostgresSubscriptionStore({ run, maxConnections }),
 
     onCommit: (listener) => notifications.subscribe(listener),
 
