@@ -7,8 +7,11 @@ import type { ConformanceContext } from "./conformance/fixtures.js";
 import { describeIdempotencyConformance } from "./conformance/idempotency.js";
 import { describeLifecycleConformance } from "./conformance/lifecycle.js";
 import { describeNotificationConformance } from "./conformance/notifications.js";
+import { describeOffsetsAtConformance } from "./conformance/offsets-at.js";
 import { describeQueryConformance } from "./conformance/query.js";
 import { describeReadConformance } from "./conformance/reads.js";
+import { describeSubscriptionTransactConformance } from "./conformance/subscription-transact.js";
+import { describeSubscriptionConformance } from "./conformance/subscriptions.js";
 import { describeTopicConformance } from "./conformance/topics.js";
 
 export interface StoreConformanceOptions {
@@ -21,9 +24,10 @@ export interface StoreConformanceOptions {
 /**
  * Registers the conformance suite of the storage port: every behaviour `EventStore` promises
  * (topics, append coordinates, atomic commands in independent groups, expected versions,
- * idempotency, reads, queries, commit notices, concurrent appends, lifecycle), tested through the
- * port only, so that every adapter runs the same tests. Each test gets its own store from `create`
- * and closes it afterwards; the example domain is users and organizations.
+ * idempotency, reads, queries, commit notices, concurrent appends, offsets at a time or position,
+ * subscription state and its transactions, lifecycle), tested through the port only, so that
+ * every adapter runs the same tests. Each test gets its own store from `create` and closes it
+ * afterwards; the example domain is users and organizations.
  *
  * @example
  * describeStoreConformance({
@@ -64,6 +68,9 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
     describeQueryConformance(context);
     describeNotificationConformance(context);
     describeConcurrencyConformance(context);
+    describeOffsetsAtConformance(context);
+    describeSubscriptionConformance(context);
+    describeSubscriptionTransactConformance(context);
     describeLifecycleConformance(context);
   });
 }
