@@ -11,6 +11,10 @@ import {
   TributaryError,
 } from "@tributary/protocol";
 import { v7 as uuidv7 } from "uuid";
+import { type Consumer, type EventHandler, type SubscribeOptions, subscribe } from "./consumer.js";
+import type { ConsumeOptions } from "./consumer-options.js";
+import { consume, type MessageStream } from "./message-stream.js";
+import { createSubscriptionCalls, type SubscriptionCalls } from "./subscription-calls.js";
 
 export interface ClientOptions {
   /** Base URL of the bus, e.g. `http://127.0.0.1:4700`. */
@@ -66,7 +70,7 @@ export interface QueryOptions {
   limit?: number;
 }
 
-export interface TributaryClient {
+export interface TributaryClient extends SubscriptionCalls {
   /**
    * Appends one event or a batch (atomic: all commit or none) to a topic. Resolves after the bus
    * committed them. Throws `TributaryError` (`version-conflict`, `id-conflict`, `payload-too-large`…).
@@ -84,10 +88,37 @@ export interface TributaryClient {
   /** Every event the query matches, fetching page after page. */
   queryAll(options?: Omit<QueryOptions, "after">): AsyncIterable<StoredEvent>;
   getEvent(id: string): Promise<StoredEvent>;
+  /**
+   * Starts a consumer instance of the subscription `name` (created or updated from `options` unless
+   * `ensure: false`) that hands every event to `handler`: one at a time and in offset order within a
+   * partition, partitions in parallel. An event is acked when the handler resolves and nacked when it
+   * throws; then the rest of its partition's batch waits and comes back with it. Delivery is at least
+   * once: wrap the handler with `idempotent` for effects that must happen once. Resolves once the
+   * subscription is ensured; the loop then runs until `stop()`, riding out transient failures.
+   *
+   * @example
+   * const consumer = await client.subscribe("welcome-emails", { topic: "users", types: ["UserRegistered"] },
+   *   async (event) => sendWelcomeEmail(event.data),
+   * );
+   * process.once("SIGTERM", () => consumer.stop());
+   */
+  subscribe(name: string, options: SubscribeOptions, handler: EventHandler): Promise<Consumer>;
+  /**
+   * The pull consumer as an async iterable of messages, each settled by `ack()` or `nack()`. The
+   * iteration ensures the subscription first (unless `ensure: false`).
+   *
+   * @example
+   * const messages = client.consume("audit", { topic: "users", start: "earliest" });
+   * for await (const message of messages) {
+   *   await audit(message.event);
+   *   await message.ack();
+   * }
+   */
+  consume(name: string, options: ConsumeOptions): MessageStream;
 }
 
 interface RequestSpec {
-  method: "GET" | "POST" | "PUT";
+  method: "GET" | "POST" | "PUT" | "DELETE";
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
@@ -178,6 +209,10 @@ export function createClient(options: ClientOptions): TributaryClient {
   const encode = encodeURIComponent;
 
   const client: TributaryClient = {
+    ...createSubscriptionCalls(call),
+    subscribe: (name, subscribeOptions, handler) => subscribe(client, name, subscribeOptions, handler),
+    consume: (name, consumeOptions) => consume(client, name, consumeOptions),
+
     async append(topic, events) {
       const list = (Array.isArray(events) ? events : [events]).map((event) =>
         event.id === undefined ? { ...event, id: uuidv7() } : event,
