@@ -1,16 +1,30 @@
 export type {
+  BackoffPolicy,
+  ConsumerStatus,
+  DeadLetter,
+  DeadLetterPage,
+  DeliveredEvent,
+  DeliveryMode,
   EventCoordinates,
   EventInput,
   EventMetadata,
   ExpectedVersion,
   KeyPage,
   PartitionPage,
+  PartitionStatus,
+  PollResponse,
   QueryPage,
+  ResetTarget,
+  StartPosition,
   StoredEvent,
+  SubscriptionInfo,
+  SubscriptionSettings,
+  SubscriptionStatus,
   TopicInfo,
   TopicSettings,
 } from "@tributary/protocol";
 export {
+  isDeliveryNotHeld,
   isIdConflict,
   isNotFound,
   isStoreUnavailable,
@@ -27,3 +41,26 @@ export type {
   TributaryClient,
 } from "./client.js";
 export { createClient } from "./client.js";
+export type { Consumer, EventHandler, HandlerContext, SubscribeOptions } from "./consumer.js";
+export type { ConsumeOptions, ConsumerErrorContext, ConsumerOperation } from "./consumer-options.js";
+export type {
+  IdempotencyStore,
+  IdempotencyStoreOptions,
+  IdempotentOptions,
+  TransactionalHandler,
+} from "./idempotent.js";
+export { idempotent } from "./idempotent.js";
+export type { Message, MessageStream } from "./message-stream.js";
+export type { PostgresQueryable, PostgresSql } from "./postgres-idempotency-store.js";
+export { postgresIdempotencyStore } from "./postgres-idempotency-store.js";
+export type { SqliteDatabase } from "./sqlite-idempotency-store.js";
+export { sqliteIdempotencyStore } from "./sqlite-idempotency-store.js";
+export type {
+  AckResult,
+  HeartbeatResult,
+  ListDeadLettersOptions,
+  NackOptions,
+  NackResult,
+  PollOptions,
+  SubscriptionCalls,
+} from "./subscription-calls.js";
