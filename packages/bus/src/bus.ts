@@ -31,10 +31,19 @@ export interface BusOptions {
   defaultPartitions?: number;
   /** Events in one group-commit transaction at most (default 10,000). */
   maxGroupEvents?: number;
+  /** Told about appends and group commits (metrics). */
+  appendObserver?: AppendObserver;
   /** Told about deliveries and dead letters (metrics). */
   deliveryObserver?: DeliveryObserver;
   /** The push breaker states of this process, for subscription status. */
   breakerStatus?: SubscriptionsOptions["breakerStatus"];
+}
+
+/** Counters of the append path (Prometheus metrics hang off them). */
+export interface AppendObserver {
+  groupCommitted(seconds: number, commands: number, events: number): void;
+  /** An append request's outcome: `replayed` when nothing new was stored. */
+  appended(topic: string, events: number, replayed: boolean): void;
 }
 
 export interface AppendResult {
@@ -124,6 +133,9 @@ export function createBus(options: BusOptions): Bus {
     autoCreate,
     defaultPartitions,
     maxGroupEvents: options.maxGroupEvents ?? 10_000,
+    ...(options.appendObserver === undefined
+      ? {}
+      : { onGroupCommitted: options.appendObserver.groupCommitted.bind(options.appendObserver) }),
   });
   const waiter = new CommitWaiter(store);
   // Partition counts never change, so a topic seen once need not be looked up again.
@@ -184,6 +196,7 @@ export function createBus(options: BusOptions): Bus {
       if (closing) throw new TributaryError("store-unavailable", { message: "the bus is shutting down" });
       const outcome = await committer.submit({ topic, events });
       if (!outcome.ok) throw outcome.error;
+      options.appendObserver?.appended(topic, outcome.events.length, outcome.replayed);
       return { events: outcome.events, replayed: outcome.replayed };
     },
 

@@ -1,6 +1,7 @@
 import { problemContentType, TributaryError, toProblem } from "@tributary/protocol";
 import { type Bus, createBus } from "./bus.js";
 import { type AppOptions, createApp } from "./http/app.js";
+import { createMetrics } from "./metrics/bus-metrics.js";
 import { defaultStoreUrl, openStore } from "./store/open-store.js";
 
 export interface ServerOptions {
@@ -41,12 +42,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await store.close();
     throw error;
   }
+  const metrics = createMetrics();
   const bus = createBus({
     store,
+    appendObserver: metrics.appendObserver,
+    deliveryObserver: metrics.deliveryObserver,
     ...(options.autoCreateTopics === undefined ? {} : { autoCreateTopics: options.autoCreateTopics }),
     ...(options.defaultPartitions === undefined ? {} : { defaultPartitions: options.defaultPartitions }),
   });
-  const app = createApp({ bus, ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  metrics.watch(bus);
+  const app = createApp({
+    bus,
+    metrics,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
   let isClosing = false;
   const beginClosing = () => {
     isClosing = true;

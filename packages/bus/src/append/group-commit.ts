@@ -3,6 +3,8 @@ import type { AppendCommand, AppendGroupOptions, AppendOutcome, EventStore } fro
 export interface GroupCommitOptions extends AppendGroupOptions {
   /** Upper bound of events in one transaction; larger backlogs are split over several commits. */
   maxGroupEvents: number;
+  /** Told how long each group's transaction took, and its size (metrics). */
+  onGroupCommitted?: (seconds: number, commands: number, events: number) => void;
 }
 
 interface Pending {
@@ -51,9 +53,16 @@ export class GroupCommitter {
     while (this.#queue.length > 0) {
       const group = this.#takeGroup();
       try {
+        const started = performance.now();
+        // Only the store's own options: they may cross to a writer thread, which clones them.
         const outcomes = await this.#store.appendGroup(
           group.map((pending) => pending.command),
-          this.#options,
+          { autoCreate: this.#options.autoCreate, defaultPartitions: this.#options.defaultPartitions },
+        );
+        this.#options.onGroupCommitted?.(
+          (performance.now() - started) / 1000,
+          group.length,
+          group.reduce((sum, pending) => sum + pending.command.events.length, 0),
         );
         group.forEach((pending, index) => {
           const outcome = outcomes[index];

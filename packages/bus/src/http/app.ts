@@ -6,17 +6,22 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { Bus } from "../bus.js";
+import type { BusMetrics } from "../metrics/bus-metrics.js";
 import { installContentTypes } from "./content-types.js";
 import { installErrorHandler } from "./error-handler.js";
 import { appendRoutes } from "./routes/append.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
 import { healthRoutes } from "./routes/health.js";
+import { metricsRoutes } from "./routes/metrics.js";
 import { readRoutes } from "./routes/read.js";
+import { subscriptionStreamRoutes } from "./routes/subscription-stream.js";
 import { subscriptionRoutes } from "./routes/subscriptions.js";
 import { topicRoutes } from "./routes/topics.js";
 
 export interface AppOptions {
   bus: Bus;
+  /** Served at `/metrics` (the CLI's server always has them). */
+  metrics?: BusMetrics;
   /** A pino logger configuration or instance, or `false` for none (tests). */
   logger?: FastifyServerOptions["logger"] | FastifyBaseLogger;
 }
@@ -56,5 +61,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   readRoutes(app, options.bus);
   subscriptionRoutes(app, options.bus);
   deadLetterRoutes(app, options.bus);
+  subscriptionStreamRoutes(app, options.bus);
+  if (options.metrics !== undefined) metricsRoutes(app, options.metrics);
   return app;
 }

@@ -37,6 +37,8 @@ export interface PollRequest {
   consumer: string;
   max: number;
   waitMs: number;
+  /** Ends a long-poll early (the client went away); what was delivered before stays delivered. */
+  signal?: AbortSignal;
 }
 
 export interface NackRequest {
@@ -214,11 +216,14 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
         }
         if (result.deadLettered > 0) options.observer?.deadLettered(name, result.deadLettered);
         const remaining = deadline - Date.now();
-        if (result.events.length > 0 || remaining <= 0 || waitsEnded) {
+        if (result.events.length > 0 || remaining <= 0 || waitsEnded || request.signal?.aborted) {
           wakeup.cancel();
           return { events: result.events, partitions: result.partitions };
         }
+        const abort = () => wakeup.cancel();
+        request.signal?.addEventListener("abort", abort, { once: true });
         await wakeup.wait(Math.min(remaining, result.recheckInMs ?? remaining));
+        request.signal?.removeEventListener("abort", abort);
       }
     },
 

@@ -35,6 +35,7 @@ export class Wakeups {
     subscriptionSet.add(onFire);
     let timer: NodeJS.Timeout | undefined;
     const cancel = () => {
+      fired = true;
       if (timer !== undefined) clearTimeout(timer);
       this.#remove(this.#byTopic, topic, onFire);
       this.#remove(this.#bySubscription, subscription, onFire);
