@@ -13,8 +13,10 @@ import type { ISql } from "postgres";
  * probe of the unique (topic, partition, offset) index: about 20 probes per partition for a
  * million events, all in one statement. Neither the time index (it spans every topic, so for an
  * early time it walks most of the table) nor a scan in offset order with a filter (it walks the
- * partition up to the answer, the whole of it for a recent time) stays fast at that size, and a
- * new (topic, partition, time) index would cost every append a write for a rare read.
+ * partition up to the answer) stays fast at that size: on 1M events in 4 partitions the search
+ * answers all 4 in about 3 ms, where `min("offset") … WHERE time >= $t` took 45–180 ms for a
+ * single partition and a time in the middle. A new (topic, partition, time) index would cost
+ * every append a write for a rare read.
  */
 export async function offsetsAt(
   sql: ISql,
