@@ -17,21 +17,15 @@ export interface ConsumerErrorContext {
   event?: DeliveredEvent;
 }
 
-/** Options shared by `subscribe` and `consume`. */
-export interface ConsumeOptions extends SubscriptionSettings {
-  /**
-   * `PUT` the subscription with these settings before the first poll (creating it, or updating its
-   * delivery settings in place). `false`: the subscription must exist; only its `leaseMs` is read.
-   * Default `true`.
-   */
-  ensure?: boolean;
+/** How a consumer instance runs, whether or not it ensures the subscription. */
+export interface ConsumerSettings {
   /** This instance's id: `[A-Za-z0-9._:-]{1,128}`, default `<hostname>-<pid>-<random>`. */
   consumer?: string;
   /** Events per poll at most (server default 100). Pick it so one batch is handled within `ackTimeoutMs`. */
   max?: number;
   /** Long-poll wait in milliseconds when no event is ready (default 5,000). */
   wait?: number;
-  /** Heartbeat interval while no poll keeps the instance live (default: a third of `leaseMs`). */
+  /** Heartbeat interval while no poll, ack or nack keeps the instance live (default: a third of `leaseMs`). */
   heartbeatMs?: number;
   /**
    * Called with every error the consumer keeps running through: a handler's throw, a failed poll
@@ -39,6 +33,14 @@ export interface ConsumeOptions extends SubscriptionSettings {
    */
   onError?: (error: unknown, context: ConsumerErrorContext) => void;
 }
+
+/**
+ * Options shared by `subscribe` and `consume`: the subscription's settings, `PUT` before the first
+ * poll (creating it, or updating its delivery settings in place), unless `ensure: false`, when the
+ * subscription must exist and only its `leaseMs` and `ackTimeoutMs` are read.
+ */
+export type ConsumeOptions = ConsumerSettings &
+  ((SubscriptionSettings & { ensure?: true }) | { ensure: false });
 
 /** A fresh consumer instance id: host, process and a random suffix, so restarts never reuse one. */
 export function defaultConsumerId(): string {
@@ -58,7 +60,16 @@ export function resolveConsumerId(consumer: string | undefined): string {
   return id;
 }
 
-const consumerOnlyKeys = new Set(["ensure", "consumer", "max", "wait", "heartbeatMs", "onError"]);
+const consumerOnlyKeys = new Set([
+  "ensure",
+  "consumer",
+  "max",
+  "wait",
+  "heartbeatMs",
+  "onError",
+  "concurrency",
+  "retryBackoff",
+]);
 
 /** The `PUT` body: the options minus what only the SDK's consumer uses. */
 export function subscriptionSettings(options: object): SubscriptionSettings {

@@ -25,7 +25,7 @@ export interface HandlerContext {
  */
 export type EventHandler = (event: DeliveredEvent, context: HandlerContext) => Promise<void> | void;
 
-export interface SubscribeOptions extends ConsumeOptions {
+export type SubscribeOptions = ConsumeOptions & {
   /**
    * Partitions handled at the same time (default: every partition the instance holds). Within one
    * partition events are always handled one at a time, in offset order.
@@ -36,7 +36,7 @@ export interface SubscribeOptions extends ConsumeOptions {
    * subscription's `backoff` decide.
    */
   retryBackoff?: (event: DeliveredEvent, error: unknown) => number | undefined;
-}
+};
 
 /** A running `subscribe` loop. */
 export interface Consumer {
@@ -50,13 +50,16 @@ export interface Consumer {
    */
   readonly stopped: Promise<void>;
   /**
-   * Stops polling, lets the handlers already running finish and their acks (or nacks) reach the bus,
-   * then leaves the subscription so its partitions move to the other instances at once. Events of a
+   * Stops polling (a long-poll under way ends first: at most `wait`), lets the handlers already
+   * running finish and their acks (or nacks) reach the bus, then leaves the subscription so its partitions move to the other instances at once. Events of a
    * batch not yet started are not handled here; leaving hands them to the others without counting a
    * failure. Idempotent; never rejects.
    */
   stop(): Promise<void>;
 }
+
+/** The longest nack reason the bus keeps. */
+const maxErrorLength = 4096;
 
 /** Gives at most `limit` callers a slot at a time, first come first served. */
 function createSlots(limit: number) {
@@ -136,11 +139,12 @@ export async function subscribe(
 
   async function nackEvent(event: DeliveredEvent, failure: unknown): Promise<void> {
     const retryAfterMs = options.retryBackoff?.(event, failure);
+    const message = failure instanceof Error ? failure.message : String(failure);
     heartbeat.touch();
     try {
       await calls.nack(name, id, [event.id], {
-        error: failure instanceof Error ? failure.message : String(failure),
-        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        error: message.slice(0, maxErrorLength),
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs: Math.max(0, Math.round(retryAfterMs)) }),
       });
     } catch (error) {
       report(error, { operation: "nack", event });
@@ -184,7 +188,7 @@ export async function subscribe(
     });
   }
 
-  /** Waits until a partition's batch is done, `ms` passed, or the consumer stops. */
+  /** With every slot taken: waits until a partition's batch is done, `ms` passed, or the consumer stops. */
   function idle(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
@@ -207,16 +211,16 @@ export async function subscribe(
         await idle(wait);
         continue;
       }
-      // While partitions are busy, poll without waiting, so that a long-poll never holds back the
-      // next batch of a partition that just finished; between such polls, `idle` waits instead.
-      const isBusy = workers.size > 0;
+      // Long-poll even while partitions are busy: the bus answers at once when a commit arrives or an
+      // ack ends a batch, so neither new events nor a finished partition's next batch wait on it.
       let polled: Awaited<ReturnType<SubscriptionCalls["poll"]>>;
       try {
         heartbeat.touch();
+        // Not aborted by `stop`: the bus would go on with a poll whose client went away, and could
+        // lease partitions to this instance again after it left. `stop` waits for it instead.
         polled = await calls.poll(name, {
           consumer: id,
-          wait: isBusy ? 0 : wait,
-          signal,
+          wait,
           ...(options.max === undefined ? {} : { max: options.max }),
         });
         failures = 0;
@@ -228,10 +232,11 @@ export async function subscribe(
         await pause(retryDelayMs(failures), signal);
         continue;
       }
+      // Stopping: events of the last poll stay unhandled; leaving hands them to the other instances.
+      if (signal.aborted) break;
       const deliveredAt = Date.now();
-      const batches = groupByPartition(polled.events);
-      for (const [partition, events] of batches) dispatch(partition, events, deliveredAt);
-      if (batches.size === 0 && isBusy) await idle(wait);
+      for (const [partition, events] of groupByPartition(polled.events))
+        dispatch(partition, events, deliveredAt);
     }
     return undefined;
   }

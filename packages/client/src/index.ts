@@ -42,7 +42,12 @@ export type {
 } from "./client.js";
 export { createClient } from "./client.js";
 export type { Consumer, EventHandler, HandlerContext, SubscribeOptions } from "./consumer.js";
-export type { ConsumeOptions, ConsumerErrorContext, ConsumerOperation } from "./consumer-options.js";
+export type {
+  ConsumeOptions,
+  ConsumerErrorContext,
+  ConsumerOperation,
+  ConsumerSettings,
+} from "./consumer-options.js";
 export type {
   IdempotencyStore,
   IdempotencyStoreOptions,

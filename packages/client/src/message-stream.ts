@@ -44,8 +44,8 @@ export interface MessageStream extends AsyncIterable<Message> {
   readonly id: string;
   readonly subscription: string;
   /**
-   * Ends the iteration (the loop sees `done` at its next step), waits for acks and nacks already
-   * sent, then leaves the subscription, so that its partitions and every unsettled message go to the
+   * Ends the iteration (the loop sees `done` at its next step), waits for a long-poll under way (at
+   * most `wait`) and for acks and nacks already sent, then leaves the subscription, so that its partitions and every unsettled message go to the
    * other instances at once. Idempotent; never rejects. Breaking out of the loop calls it.
    */
   stop(): Promise<void>;
@@ -67,6 +67,7 @@ export function consume(calls: SubscriptionCalls, name: string, options: Consume
   const settling = new Set<Promise<unknown>>();
   let heartbeat: ReturnType<typeof createHeartbeat> | undefined;
   let prepared: Promise<void> | undefined;
+  let polling: ReturnType<SubscriptionCalls["poll"]> | undefined;
   let stopping: Promise<void> | undefined;
   let batchCount = 0;
 
@@ -135,8 +136,8 @@ export function consume(calls: SubscriptionCalls, name: string, options: Consume
               buffer.splice(index, 1);
           }
           return calls.nack(name, id, [event.id], {
-            ...(error === undefined ? {} : { error }),
-            ...(delayMs === undefined ? {} : { retryAfterMs: delayMs }),
+            ...(error === undefined ? {} : { error: error.slice(0, 4096) }),
+            ...(delayMs === undefined ? {} : { retryAfterMs: Math.max(0, Math.round(delayMs)) }),
           });
         });
         return settled;
@@ -162,13 +163,16 @@ export function consume(calls: SubscriptionCalls, name: string, options: Consume
       if (message !== undefined) return { value: message, done: false };
       try {
         heartbeat?.touch();
-        const polled = await calls.poll(name, {
+        // Not aborted by `stop`, which waits for it: an abandoned poll could lease this instance
+        // partitions again after it left.
+        polling = calls.poll(name, {
           consumer: id,
           wait,
-          signal,
           ...(options.max === undefined ? {} : { max: options.max }),
         });
+        const polled = await polling;
         failures = 0;
+        if (signal.aborted) break;
         batchCount += 1;
         for (const event of polled.events) buffer.push(toMessage(event, batchCount));
       } catch (error) {
@@ -189,7 +193,7 @@ export function consume(calls: SubscriptionCalls, name: string, options: Consume
     stopping ??= (async () => {
       controller.abort();
       buffer.length = 0;
-      await Promise.allSettled([...settling]);
+      await Promise.allSettled([...settling, polling]);
       heartbeat?.stop();
       if (prepared === undefined) return;
       try {
