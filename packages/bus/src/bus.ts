@@ -6,6 +6,7 @@ import {
   type PartitionPage,
   type QueryPage,
   type StoredEvent,
+  type SubscriptionInfo,
   type TopicInfo,
   type TopicSettings,
   TributaryError,
@@ -37,6 +38,11 @@ export interface BusOptions {
   deliveryObserver?: DeliveryObserver;
   /** The push breaker states of this process, for subscription status. */
   breakerStatus?: SubscriptionsOptions["breakerStatus"];
+  /**
+   * Hears each subscription this bus stores by `PUT` (with its definition) or deletes (`undefined`),
+   * after the store has it: push delivery starts a new push subscription without waiting to find it.
+   */
+  subscriptionChanged?: (name: string, subscription: SubscriptionInfo | undefined) => void;
 }
 
 /** Counters of the append path (Prometheus metrics hang off them). */
@@ -160,7 +166,7 @@ export function createBus(options: BusOptions): Bus {
     return info;
   }
 
-  const subscriptions = createSubscriptions({
+  const core = createSubscriptions({
     store,
     topics: {
       async ensure(name) {
@@ -175,6 +181,22 @@ export function createBus(options: BusOptions): Bus {
     ...(options.deliveryObserver === undefined ? {} : { observer: options.deliveryObserver }),
     ...(options.breakerStatus === undefined ? {} : { breakerStatus: options.breakerStatus }),
   });
+  const changed = options.subscriptionChanged;
+  const subscriptions: Subscriptions =
+    changed === undefined
+      ? core
+      : {
+          ...core,
+          async put(name, settings) {
+            const result = await core.put(name, settings);
+            changed(name, result.subscription);
+            return result;
+          },
+          async delete(name) {
+            await core.delete(name);
+            changed(name, undefined);
+          },
+        };
 
   return {
     store,

@@ -3,6 +3,11 @@ import { type Bus, createBus } from "./bus.js";
 import { type AppOptions, createApp } from "./http/app.js";
 import { createMetrics } from "./metrics/bus-metrics.js";
 import { defaultStoreUrl, openStore } from "./store/open-store.js";
+import {
+  createPushDispatcher,
+  type PushDispatcher,
+  type PushDispatcherOptions,
+} from "./subscriptions/push/push-dispatcher.js";
 
 export interface ServerOptions {
   /** `sqlite:PATH` or `postgres://…` (default `sqlite:./data/tributary.db`). */
@@ -13,6 +18,11 @@ export interface ServerOptions {
   autoCreateTopics?: boolean;
   defaultPartitions?: number;
   logger?: AppOptions["logger"];
+  /**
+   * Push delivery of the push subscriptions from this process: on by default, tuned by an object,
+   * `false` for none (tests that drive their subscriptions themselves).
+   */
+  push?: false | Omit<PushDispatcherOptions, "subscriptions" | "log">;
 }
 
 export interface RunningServer {
@@ -20,8 +30,9 @@ export interface RunningServer {
   url: string;
   bus: Bus;
   /**
-   * Graceful shutdown: stops accepting connections, ends long-polls, lets in-flight requests and
-   * their commits finish, then closes the store. Idempotent.
+   * Graceful shutdown: stops push delivery (POSTs under way get a grace period; what was not
+   * acknowledged goes out again at once elsewhere), stops accepting connections, ends long-polls,
+   * lets in-flight requests and their commits finish, then closes the store. Idempotent.
    */
   close(): Promise<void>;
 }
@@ -43,10 +54,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw error;
   }
   const metrics = createMetrics();
+  // Started once the server listens; the bus asks it for breaker states and tells it of PUTs.
+  let push: PushDispatcher | undefined;
   const bus = createBus({
     store,
     appendObserver: metrics.appendObserver,
     deliveryObserver: metrics.deliveryObserver,
+    breakerStatus: (name) => push?.breakerStatus(name),
+    subscriptionChanged: (name, subscription) => push?.changed(name, subscription),
     ...(options.autoCreateTopics === undefined ? {} : { autoCreateTopics: options.autoCreateTopics }),
     ...(options.defaultPartitions === undefined ? {} : { defaultPartitions: options.defaultPartitions }),
   });
@@ -86,6 +101,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await bus.close();
     throw error;
   }
+  if (options.push !== false) {
+    push = createPushDispatcher({ subscriptions: bus.subscriptions, log: app.log, ...options.push });
+  }
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : options.port;
   const host = options.host ?? "127.0.0.1";
@@ -96,6 +114,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     bus,
     close() {
       closing ??= (async () => {
+        // Before the long-polls end: push loops would otherwise poll without waiting until stopped.
+        await push?.stop();
         beginClosing();
         await app.close();
         await bus.close();
