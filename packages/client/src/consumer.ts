@@ -166,7 +166,7 @@ export async function subscribe(
       }
       done.push(event.id);
       // Late in the ack timeout, ack as we go so that finished events are not delivered again.
-      if (Date.now() - deliveredAt > ackTimeoutMs / 2 && !(await flushAcks(done))) return;
+      if (Date.now() - deliveredAt >= ackTimeoutMs / 2 && !(await flushAcks(done))) return;
     }
     await flushAcks(done);
   }
