@@ -106,6 +106,7 @@ export function retryDelayMs(failures: number): number {
   return Math.min(200 * 2 ** Math.max(0, failures - 1), 10_000) * (0.5 + Math.random() / 2);
 }
 
+/** The `onError` used when none is given: one warning line per error, with the operation and event. */
 export function defaultOnError(error: unknown, context: ConsumerErrorContext): void {
   const message = error instanceof Error ? error.message : String(error);
   const event = context.event === undefined ? "" : ` (event ${context.event.id})`;

@@ -122,6 +122,14 @@ describe("subscribe", () => {
     expect(handled).toBe(4);
   });
 
+  it("refuses a concurrency below 1 before any request", async () => {
+    const { calls, log } = createFakeCalls([]);
+    await expect(
+      subscribe(calls, "profiles", { topic: "users", concurrency: 0 }, async () => {}),
+    ).rejects.toThrow(TypeError);
+    expect(log).toEqual([]);
+  });
+
   it("acks what succeeded, nacks the failing event and leaves the rest of its batch alone", async () => {
     const events = [0, 1, 2].map((offset) => delivered(0, offset));
     const { calls, log } = createFakeCalls([{ events, partitions: [0] }]);

@@ -53,7 +53,7 @@ export interface Consumer {
    * Stops polling (a long-poll under way ends first: at most `wait`), lets the handlers already
    * running finish and their acks (or nacks) reach the bus, then leaves the subscription so its partitions move to the other instances at once. Events of a
    * batch not yet started are not handled here; leaving hands them to the others without counting a
-   * failure. Idempotent; never rejects.
+   * failure. A handler that never settles keeps it waiting. Idempotent; never rejects.
    */
   stop(): Promise<void>;
 }
@@ -84,7 +84,8 @@ function createSlots(limit: number) {
 /**
  * Runs the pull loop of one consumer instance: poll, hand each partition's events to `handler` in
  * offset order (partitions in parallel up to `concurrency`), ack what succeeded, nack what threw.
- * Resolves once the subscription is ensured; rejects when that fails.
+ * Resolves once the subscription is ensured; rejects when that fails (or on an invalid consumer id
+ * or `concurrency`).
  */
 export async function subscribe(
   calls: SubscriptionCalls,
@@ -93,9 +94,10 @@ export async function subscribe(
   handler: EventHandler,
 ): Promise<Consumer> {
   const id = resolveConsumerId(options.consumer);
+  const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
+  if (!(concurrency >= 1)) throw new TypeError(`concurrency must be 1 or more, not ${options.concurrency}`);
   const { leaseMs, ackTimeoutMs } = await prepareSubscription(calls, name, options);
   const wait = options.wait ?? 5_000;
-  const concurrency = options.concurrency ?? Number.POSITIVE_INFINITY;
   const onError = options.onError ?? defaultOnError;
   const context: HandlerContext = { subscription: name, consumer: id };
   const controller = new AbortController();
