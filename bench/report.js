@@ -6,6 +6,9 @@ export const targets = {
   singleTimesRaw: 3,
   sqliteReaderP99Ms: 10,
   peakRssBytes: 300 * 1024 * 1024,
+  fanOutTimesOneGroup: 5,
+  handlerP99Ms: 20,
+  catchUpEventsPerSecond: 100_000,
 };
 
 /** What the figures were measured on. */
@@ -88,7 +91,62 @@ function rowsOfStore(results) {
       peakRssBytes === null ? "n/a" : verdict(peakRssBytes < targets.peakRssBytes),
     ]);
   }
+  rows.push(...rowsOfSubscriptions(kind, results.subscriptions));
   if (results.error) rows.push([kind, `FAILED: ${results.error}`, "—", "—", "—", "—", "MISS"]);
+  return rows;
+}
+
+/** The rows of the subscription suite (issue 3's targets). */
+function rowsOfSubscriptions(kind, results) {
+  if (results === undefined) return [];
+  const rows = [];
+  const { fanOut, handlerLatency, push, catchUp } = results;
+  if (fanOut) {
+    const times = fanOut.manyGroupsEventsPerSecond / fanOut.oneGroupEventsPerSecond;
+    rows.push([
+      kind,
+      `pull delivery, ${fanOut.groups} subscriptions on one topic, total (events/s)`,
+      integer(fanOut.manyGroupsEventsPerSecond),
+      `${integer(fanOut.oneGroupEventsPerSecond)} with 1 subscription`,
+      `${times.toFixed(1)}×`,
+      `≥ ${targets.fanOutTimesOneGroup}× 1 subscription`,
+      verdict(times >= targets.fanOutTimesOneGroup),
+    ]);
+  }
+  if (handlerLatency) {
+    const { latencyMs } = handlerLatency;
+    rows.push([
+      kind,
+      `append→SDK handler latency p50 / p99, ${handlerLatency.offeredEventsPerSecond}/s (ms)`,
+      `${milliseconds(latencyMs.p50)} / ${milliseconds(latencyMs.p99)}`,
+      "—",
+      "—",
+      `p99 < ${targets.handlerP99Ms} ms`,
+      verdict(latencyMs.p99 < targets.handlerP99Ms),
+    ]);
+  }
+  if (push) {
+    rows.push([
+      kind,
+      `push delivery to a local receiver, batches of ${push.batchSize} (events/s)`,
+      integer(push.eventsPerSecond),
+      `first batch after ${push.firstBatchAfterMs.toFixed(0)} ms`,
+      "—",
+      "report only",
+      "info",
+    ]);
+  }
+  if (catchUp) {
+    rows.push([
+      kind,
+      `catch-up of a new subscription through ${integer(catchUp.events)} events (events/s)`,
+      integer(catchUp.eventsPerSecond),
+      `${catchUp.seconds.toFixed(1)} s in all`,
+      "—",
+      `> ${integer(targets.catchUpEventsPerSecond)}/s`,
+      verdict(catchUp.eventsPerSecond > targets.catchUpEventsPerSecond),
+    ]);
+  }
   return rows;
 }
 
@@ -140,7 +198,9 @@ export function formatReport({ machine, startedAt, loadAverage, stores, httpCeil
     "CPU during the bus runs:",
     ...stores.flatMap(cpuLines),
     "",
-    `HTTP ceiling (an empty Fastify append route, the single-event clients and payloads): ${integer(httpCeiling.eventsPerSecond)} requests/s, p50 / p99 ${httpCeiling.latencyMs.p50.toFixed(2)} / ${httpCeiling.latencyMs.p99.toFixed(2)} ms`,
+    httpCeiling === undefined
+      ? "HTTP ceiling: not measured (append suite not run)"
+      : `HTTP ceiling (an empty Fastify append route, the single-event clients and payloads): ${integer(httpCeiling.eventsPerSecond)} requests/s, p50 / p99 ${httpCeiling.latencyMs.p50.toFixed(2)} / ${httpCeiling.latencyMs.p99.toFixed(2)} ms`,
     "",
   ].join("\n");
 }

@@ -4,19 +4,24 @@
 //   BENCH_STORES           sqlite,postgres (default both)
 //   BENCH_POSTGRES_URL     admin URL on loopback (default postgres://postgres@127.0.0.1:5432/postgres)
 //   BENCH_CPU_PROFILE_DIR  run each bus under --cpu-prof, profiles written there
-//   BENCH_TIME_LIMIT_S     hard limit of the whole run (default 420)
+//   BENCH_SUITES           append,subscriptions (default both)
+//   BENCH_SUBSCRIPTIONS    fanout,latency,push,catchup (default all)
+//   BENCH_TIME_LIMIT_S     hard limit of the whole run (default 1200)
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { killRunningBuses } from "./bus-process.js";
 import { measureHttpCeiling } from "./http-ceiling.js";
 import { describeMachine, formatReport, targets } from "./report.js";
-import { plan, runStoreSuite } from "./store-suite.js";
+import { createLocation, plan, runStoreSuite } from "./store-suite.js";
+import { runSubscriptionSuite, subscriptionPlan } from "./subscription-suite.js";
 
 const outFolder = fileURLToPath(new URL("./out/", import.meta.url));
 const stores = (process.env.BENCH_STORES ?? "sqlite,postgres").split(",").map((name) => name.trim());
 const postgresAdminUrl = process.env.BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const timeLimitSeconds = Number(process.env.BENCH_TIME_LIMIT_S ?? 420);
+const timeLimitSeconds = Number(process.env.BENCH_TIME_LIMIT_S ?? 1200);
+const suites = (process.env.BENCH_SUITES ?? "append,subscriptions").split(",").map((name) => name.trim());
+const subscriptionScenarios = process.env.BENCH_SUBSCRIPTIONS?.split(",").map((name) => name.trim());
 const cpuProfileDir = process.env.BENCH_CPU_PROFILE_DIR;
 
 const progress = (text) =>
@@ -53,13 +58,32 @@ async function main() {
   const machine = describeMachine();
   // Other work on the machine skews every figure; the load average says how much there was.
   const loadAverageAtStart = loadavg()[0];
-  progress("HTTP ceiling: an empty Fastify append route, single-event clients");
-  const httpCeiling = await measureHttpCeiling(plan.single);
+  let httpCeiling;
+  if (suites.includes("append")) {
+    progress("HTTP ceiling: an empty Fastify append route, single-event clients");
+    httpCeiling = await measureHttpCeiling(plan.single);
+  }
   const results = [];
   for (const kind of stores) {
     if (isStoppingNow) break;
     try {
-      results.push(await runStoreSuite(kind, { postgresAdminUrl, progress, cpuProfileDir, onDispose }));
+      const result = suites.includes("append")
+        ? await runStoreSuite(kind, { postgresAdminUrl, progress, cpuProfileDir, onDispose })
+        : { kind };
+      if (suites.includes("subscriptions")) {
+        const location = await createLocation(kind, { postgresAdminUrl });
+        const unregister = onDispose(location.dispose);
+        try {
+          result.subscriptions = await runSubscriptionSuite(kind, location, {
+            progress,
+            only: subscriptionScenarios,
+          });
+        } finally {
+          unregister();
+          await location.dispose();
+        }
+      }
+      results.push(result);
     } catch (error) {
       // An emergency stop kills the bus under the run: that failure is not worth reporting.
       if (isStoppingNow) break;
@@ -77,6 +101,7 @@ async function main() {
     machine,
     loadAverage: { atStart: loadAverageAtStart, atEnd: loadavg()[0] },
     plan,
+    subscriptionPlan,
     targets,
     httpCeiling,
     stores: results,

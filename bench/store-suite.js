@@ -27,7 +27,7 @@ export const plan = {
  * Where one store kind keeps the run's data: every scenario gets a fresh bus store and a fresh raw
  * table, so that none of them inherits another's table size. `dispose` removes it all.
  */
-async function createLocation(kind, { postgresAdminUrl }) {
+export async function createLocation(kind, { postgresAdminUrl }) {
   if (kind === "sqlite") {
     const folder = mkdtempSync(join(tmpdir(), "tributary-bench-"));
     return {

@@ -2,6 +2,7 @@ import type { DeliveredEvent, StoredEvent, SubscriptionInfo } from "@tributary/p
 import { desiredOwner, expirePartition, liveConsumers, rebalanceFor } from "./leases.js";
 import { checkpointOf } from "./partition-state.js";
 import type {
+  ConsumerState,
   DeadLetterRecord,
   PartitionState,
   PendingDelivery,
@@ -20,6 +21,8 @@ export interface PollResult {
   events: DeliveredEvent[];
   /** The partitions leased to the consumer after this poll. */
   partitions: number[];
+  /** Leased partitions with no batch in flight and nothing to deliver: a commit to one is news. */
+  waitingForEvents: number[];
   /** Delivered again (after a failure or a redrive), for the metrics. */
   redelivered: number;
   deadLettered: number;
@@ -43,7 +46,11 @@ export async function pollOnce(
   read: PartitionReader,
 ): Promise<SubscriptionUpdate<PollResult>> {
   const { now, subscription } = state;
-  const expiresAt = now + subscription.leaseMs;
+  // The lease is renewed once half of it has passed, not on every poll: a poll that finds nothing
+  // to deliver then writes nothing.
+  const known = state.consumers.find((entry) => entry.id === consumer);
+  const isRenewed = known === undefined || known.expiresAt - now < subscription.leaseMs / 2;
+  const expiresAt = isRenewed ? now + subscription.leaseMs : (known as ConsumerState).expiresAt;
   const consumers = state.consumers.filter((entry) => entry.id !== consumer);
   consumers.push({ id: consumer, expiresAt });
   const live = liveConsumers(consumers, now);
@@ -83,12 +90,14 @@ export async function pollOnce(
   const reads = await Promise.all(order.map((partition) => readForDelivery(partition, perPartition, read)));
 
   const events: DeliveredEvent[] = [];
+  const waitingForEvents: number[] = [];
   let redelivered = 0;
   order.forEach((partition, index) => {
     const batch = reads[index] as PartitionBatch;
     const budget = max - events.length;
     const delivered = deliverFrom(subscription, partition, batch, budget, now);
     if (delivered.partition !== partition) changed.set(partition.partition, delivered.partition);
+    if (delivered.events.length === 0) waitingForEvents.push(partition.partition);
     redelivered += delivered.redelivered;
     events.push(...delivered.events);
   });
@@ -98,14 +107,19 @@ export async function pollOnce(
     result: {
       events,
       partitions: leased,
+      waitingForEvents,
       redelivered,
       deadLettered: deadLetters.length,
       recheckInMs: Number.isFinite(recheckAt) ? Math.max(recheckAt - now, 1) : undefined,
     },
     partitions: [...changed.values()],
-    upsertConsumers: [{ id: consumer, expiresAt }],
-    deleteConsumers: state.consumers.filter((entry) => entry.expiresAt <= now).map((entry) => entry.id),
+    ...(isRenewed ? { upsertConsumers: [{ id: consumer, expiresAt }] } : {}),
+    // Expired instances go, except the one polling: it is live again from this poll on.
+    deleteConsumers: state.consumers
+      .filter((entry) => entry.expiresAt <= now && entry.id !== consumer)
+      .map((entry) => entry.id),
     insertDeadLetters: deadLetters,
+    mayLoseOnCrash: true,
   };
 }
 

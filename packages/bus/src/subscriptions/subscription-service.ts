@@ -222,7 +222,10 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
         }
         const abort = () => wakeup.cancel();
         request.signal?.addEventListener("abort", abort, { once: true });
-        await wakeup.wait(Math.min(remaining, result.recheckInMs ?? remaining));
+        await wakeup.wait(
+          Math.min(remaining, result.recheckInMs ?? remaining),
+          new Set(result.waitingForEvents),
+        );
         request.signal?.removeEventListener("abort", abort);
       }
     },
@@ -236,7 +239,12 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
         const partitions = state.partitions
           .filter((partition) => held.has(partition.partition))
           .map((partition) => acknowledge(partition, held.get(partition.partition) as Set<string>));
-        return { result: unique.length, partitions, upsertConsumers: [heartbeatOf(state, consumer)] };
+        return {
+          result: unique.length,
+          partitions,
+          upsertConsumers: [heartbeatOf(state, consumer)],
+          mayLoseOnCrash: true,
+        };
       });
       wakeups.changed(name);
       return { acked };
@@ -269,6 +277,7 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
           partitions,
           insertDeadLetters: deadLetters,
           upsertConsumers: [heartbeatOf(state, consumer)],
+          mayLoseOnCrash: true,
         };
       });
       if (deadLettered.length > 0) options.observer?.deadLettered(name, deadLettered.length);

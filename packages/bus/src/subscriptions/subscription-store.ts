@@ -56,7 +56,10 @@ export interface SubscriptionState {
   consumers: ConsumerState[];
 }
 
-/** What a transaction writes back. Absent fields change nothing. */
+/**
+ * What a transaction writes back. Absent fields change nothing. Deletes apply before upserts and
+ * inserts, so an update that names a consumer (or dead letter) in both keeps it.
+ */
 export interface SubscriptionUpdate<T> {
   result: T;
   subscription?: SubscriptionInfo;
@@ -67,6 +70,12 @@ export interface SubscriptionUpdate<T> {
   insertDeadLetters?: DeadLetterRecord[];
   /** Event ids. */
   deleteDeadLetters?: string[];
+  /**
+   * The update may be lost to a power failure or a database crash after it was acknowledged: it only
+   * moves deliveries forward (polls, acks, nacks, heartbeats), so losing it means delivering again,
+   * which at-least-once allows. The store may then commit it without waiting for the disk.
+   */
+  mayLoseOnCrash?: boolean;
 }
 
 export interface DeadLetterListOptions {
@@ -93,6 +102,7 @@ export interface SubscriptionStore {
     partitions: PartitionState[],
   ): Promise<{ subscription: SubscriptionInfo; created: boolean }>;
   get(name: string): Promise<SubscriptionInfo | undefined>;
+  /** In name order (byte order). */
   list(): Promise<SubscriptionInfo[]>;
   /** Removes the subscription with its partitions, consumers and dead letters. False when unknown. */
   delete(name: string): Promise<boolean>;
@@ -106,7 +116,7 @@ export interface SubscriptionStore {
     name: string,
     change: (state: SubscriptionState) => Promise<SubscriptionUpdate<T>> | SubscriptionUpdate<T>,
   ): Promise<T>;
-  /** Dead letters in event-id order. */
+  /** Dead letters in event-id order (byte order). */
   listDeadLetters(name: string, options: DeadLetterListOptions): Promise<DeadLetterRecord[]>;
   countDeadLetters(name: string): Promise<number>;
 }

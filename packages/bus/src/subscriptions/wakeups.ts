@@ -2,8 +2,11 @@ import type { EventStore } from "../store/event-store.js";
 
 /** A wake-up armed before a poll looks at the store, so that nothing between the two is missed. */
 export interface ArmedWakeup {
-  /** Resolves when a commit reaches the topic, the subscription changes, or `ms` pass. */
-  wait(ms: number): Promise<void>;
+  /**
+   * Resolves when a commit reaches the topic (one of `onlyPartitions`, when given), the
+   * subscription changes, or `ms` pass.
+   */
+  wait(ms: number, onlyPartitions?: ReadonlySet<number>): Promise<void>;
   cancel(): void;
 }
 
@@ -12,20 +15,26 @@ export interface ArmedWakeup {
  * store, through the store's commit notices) and on changes to their subscription made in this
  * process (acks that end a batch, nacks, leaves, resets, redrives).
  */
+/** Wakes one poll; `partition` is the partition a commit reached, when it is a commit. */
+type Wake = (partition?: number) => void;
+
 export class Wakeups {
-  readonly #byTopic = new Map<string, Set<() => void>>();
-  readonly #bySubscription = new Map<string, Set<() => void>>();
+  readonly #byTopic = new Map<string, Set<Wake>>();
+  readonly #bySubscription = new Map<string, Set<Wake>>();
   readonly #unsubscribe: () => void;
   #closed = false;
 
   constructor(store: EventStore) {
-    this.#unsubscribe = store.onCommit((notice) => this.#fire(this.#byTopic, notice.topic));
+    this.#unsubscribe = store.onCommit((notice) => this.#fire(this.#byTopic, notice.topic, notice.partition));
   }
 
   arm(topic: string, subscription: string): ArmedWakeup {
     let wake: (() => void) | undefined;
     let fired = false;
-    const onFire = () => {
+    let partitions: ReadonlySet<number> | undefined;
+    const onFire: Wake = (partition) => {
+      // A commit to a partition whose batch is still in flight delivers nothing new: stay asleep.
+      if (partition !== undefined && partitions !== undefined && !partitions.has(partition)) return;
       fired = true;
       wake?.();
     };
@@ -42,7 +51,8 @@ export class Wakeups {
       wake?.();
     };
     return {
-      wait: (ms) => {
+      wait: (ms, onlyPartitions) => {
+        partitions = onlyPartitions;
         if (fired || this.#closed || ms <= 0) {
           cancel();
           return Promise.resolve();
@@ -75,7 +85,7 @@ export class Wakeups {
     }
   }
 
-  #entry(map: Map<string, Set<() => void>>, key: string): Set<() => void> {
+  #entry(map: Map<string, Set<Wake>>, key: string): Set<Wake> {
     let set = map.get(key);
     if (set === undefined) {
       set = new Set();
@@ -84,16 +94,16 @@ export class Wakeups {
     return set;
   }
 
-  #remove(map: Map<string, Set<() => void>>, key: string, wake: () => void): void {
+  #remove(map: Map<string, Set<Wake>>, key: string, wake: Wake): void {
     const set = map.get(key);
     if (set === undefined) return;
     set.delete(wake);
     if (set.size === 0) map.delete(key);
   }
 
-  #fire(map: Map<string, Set<() => void>>, key: string): void {
+  #fire(map: Map<string, Set<Wake>>, key: string, partition?: number): void {
     const set = map.get(key);
     if (set === undefined) return;
-    for (const wake of [...set]) wake();
+    for (const wake of [...set]) wake(partition);
   }
 }

@@ -47,12 +47,23 @@ export function subscriptionRoutes(app: FastifyInstance, bus: Bus): void {
   app.post<Named & { Body: { consumer: string; max: number; wait: number } }>(
     "/v1/subscriptions/:name/poll",
     { schema: { params: subscriptionParams, body: pollBody }, ...json },
-    (request) =>
-      subscriptions.poll(request.params.name, {
-        consumer: request.body.consumer,
-        max: request.body.max,
-        waitMs: request.body.wait,
-      }),
+    async (request, reply) => {
+      // A client that goes away ends its long-poll: events delivered after that would sit unacknowledged
+      // until their ack timeout, and a shutdown would wait for the poll.
+      const gone = new AbortController();
+      const onClose = () => gone.abort();
+      reply.raw.once("close", onClose);
+      try {
+        return await subscriptions.poll(request.params.name, {
+          consumer: request.body.consumer,
+          max: request.body.max,
+          waitMs: request.body.wait,
+          signal: gone.signal,
+        });
+      } finally {
+        reply.raw.off("close", onClose);
+      }
+    },
   );
   app.post<Named & { Body: { consumer: string; events: string[] } }>(
     "/v1/subscriptions/:name/ack",

@@ -87,6 +87,10 @@ function lastByKey<E, K>(entries: readonly E[], key: (entry: E) => K): E[] {
  */
 function sendWrites(sql: ReservedSql, name: string, update: SubscriptionUpdate<unknown>): Promise<unknown>[] {
   const writes: Promise<unknown>[] = [];
+  // Losing such an update to a database crash only means delivering again: skip the WAL flush wait.
+  if (update.mayLoseOnCrash === true && update.subscription === undefined) {
+    writes.push(sql`SET LOCAL synchronous_commit = off`.execute());
+  }
   if (update.subscription !== undefined) {
     writes.push(
       sql`

@@ -66,9 +66,9 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
   });
   const subscriptions = createSqliteSubscriptionStore({
     db,
-    write(toWrite) {
+    write(toWrite, durable) {
       if (closed) return Promise.reject(closedStoreError());
-      if (writer !== undefined) return writer.write(toWrite);
+      if (writer !== undefined) return writer.write(toWrite, durable);
       try {
         inlineWrite.immediate(toWrite);
         return Promise.resolve();

@@ -94,13 +94,20 @@ function updateStatements(name: string, update: SubscriptionUpdate<unknown>): Wr
   for (const partition of update.partitions ?? []) {
     statements.push({ sql: updatePartitionSql, params: partitionParams(name, partition) });
   }
-  for (const consumer of update.upsertConsumers ?? []) {
-    statements.push({ sql: upsertConsumerSql, params: [name, consumer.id, consumer.expiresAt] });
-  }
+  // Deletes before upserts (as on PostgreSQL): an update that names one consumer in both keeps it.
   for (const consumer of update.deleteConsumers ?? []) {
     statements.push({
       sql: "DELETE FROM subscription_consumers WHERE subscription = ? AND consumer = ?",
       params: [name, consumer],
+    });
+  }
+  for (const consumer of update.upsertConsumers ?? []) {
+    statements.push({ sql: upsertConsumerSql, params: [name, consumer.id, consumer.expiresAt] });
+  }
+  for (const eventId of update.deleteDeadLetters ?? []) {
+    statements.push({
+      sql: "DELETE FROM subscription_dead_letters WHERE subscription = ? AND event_id = ?",
+      params: [name, eventId],
     });
   }
   for (const letter of update.insertDeadLetters ?? []) {
@@ -117,20 +124,17 @@ function updateStatements(name: string, update: SubscriptionUpdate<unknown>): Wr
       ],
     });
   }
-  for (const eventId of update.deleteDeadLetters ?? []) {
-    statements.push({
-      sql: "DELETE FROM subscription_dead_letters WHERE subscription = ? AND event_id = ?",
-      params: [name, eventId],
-    });
-  }
   return statements;
 }
 
 export interface SqliteSubscriptionStoreOptions {
   /** The store's reading connection. */
   db: Database;
-  /** Commits statements together (on the writer thread, in turn with the appends). */
-  write(statements: WriteStatement[]): Promise<void>;
+  /**
+   * Commits statements together (on the writer thread, in turn with the appends); not `durable`:
+   * without waiting for the disk.
+   */
+  write(statements: WriteStatement[], durable?: boolean): Promise<void>;
   /** Rejects when the store is closed. */
   assertOpen(): void;
 }
@@ -264,7 +268,7 @@ export function createSqliteSubscriptionStore(options: SqliteSubscriptionStoreOp
         };
         const update = await change(state);
         const toWrite = updateStatements(name, update);
-        if (toWrite.length > 0) await write(toWrite);
+        if (toWrite.length > 0) await write(toWrite, update.mayLoseOnCrash !== true);
         return update.result;
       });
     },

@@ -4,7 +4,7 @@ import type { AppendCommand, AppendGroupOptions, AppendOutcome, CommitNotice } f
 /** What the store's thread asks of the writer thread. */
 export type WriterRequest =
   | { kind: "append"; id: number; commands: AppendCommand[]; options: AppendGroupOptions }
-  | { kind: "write"; id: number; statements: WriteStatement[] }
+  | { kind: "write"; id: number; statements: WriteStatement[]; durable: boolean }
   | { kind: "close" };
 
 /** One statement of a `write` request: the statements of a request commit together. */

@@ -64,12 +64,12 @@ export class SqliteWriter {
   }
 
   /** Runs statements in one transaction on the writer's connection, in turn with the appends. */
-  write(statements: WriteStatement[]): Promise<void> {
+  write(statements: WriteStatement[], durable = true): Promise<void> {
     const worker = this.#start();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pendingWrites.set(id, { resolve, reject });
-      const request: WriterRequest = { kind: "write", id, statements };
+      const request: WriterRequest = { kind: "write", id, statements, durable };
       worker.postMessage(request);
     });
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { breakerThreshold, CircuitBreaker, endpointOf } from "./circuit-breaker.js";
 
 const backoff = { initialMs: 10, maxMs: 200 };
+const send = { kind: "send" } as const;
 
 function breakerAt(start = 1_000) {
   const clock = { now: start };
@@ -15,10 +16,10 @@ describe("circuit breaker", () => {
     // Given a closed breaker
     const { breaker, clock } = breakerAt();
     // When one fewer failure than the threshold happens, then a success, then the threshold
-    for (let n = 1; n < breakerThreshold; n++) breaker.failed(backoff);
+    for (let n = 1; n < breakerThreshold; n++) breaker.failed(backoff, send);
     expect(breaker.status()).toMatchObject({ state: "closed", failures: breakerThreshold - 1 });
     breaker.succeeded();
-    for (let n = 1; n <= breakerThreshold; n++) breaker.failed(backoff);
+    for (let n = 1; n <= breakerThreshold; n++) breaker.failed(backoff, send);
     // Then it opens for 10 · 2^4 = 160 ms and asks loops to wait that long
     expect(breaker.status()).toEqual({
       state: "open",
@@ -32,7 +33,7 @@ describe("circuit breaker", () => {
 
   it("lets one probe through when the delay is over; a success closes it", () => {
     const { breaker, clock, changes } = breakerAt();
-    for (let n = 1; n <= breakerThreshold; n++) breaker.failed(backoff);
+    for (let n = 1; n <= breakerThreshold; n++) breaker.failed(backoff, send);
     clock.now += 160;
     // When two loops ask after the delay
     const first = breaker.permit();
@@ -42,26 +43,30 @@ describe("circuit breaker", () => {
     expect(second.kind).toBe("wait");
     expect(breaker.status().state).toBe("half-open");
     expect(breaker.isSendAllowed(first)).toBe(true);
-    expect(breaker.isSendAllowed({ kind: "send" })).toBe(false);
+    expect(breaker.isSendAllowed(send)).toBe(false);
+    // and a late failure of a batch sent before the breaker opened does not reopen it
+    breaker.failed(backoff, send);
+    expect(breaker.status().state).toBe("half-open");
     // When the probe succeeds
     breaker.succeeded();
     // Then the breaker is closed with its count reset
     expect(breaker.status()).toEqual({ state: "closed", failures: 0, openedAt: null });
-    expect(breaker.permit()).toEqual({ kind: "send" });
+    expect(breaker.permit()).toEqual(send);
     expect(changes).toEqual(["open", "half-open", "closed"]);
   });
 
   it("opens again for longer when the probe fails, up to the backoff's maximum", () => {
     const { breaker, clock } = breakerAt();
-    for (let n = 1; n <= breakerThreshold; n++) breaker.failed(backoff);
+    for (let n = 1; n <= breakerThreshold; n++) breaker.failed(backoff, send);
     const delays: number[] = [];
     for (let round = 0; round < 3; round++) {
       const wait = breaker.permit();
       if (wait.kind !== "wait") throw new Error("expected to wait");
       delays.push(wait.ms);
       clock.now += wait.ms;
-      expect(breaker.permit()).toEqual({ kind: "probe" });
-      breaker.failed(backoff);
+      const probe = breaker.permit();
+      expect(probe).toEqual({ kind: "probe" });
+      breaker.failed(backoff, probe);
     }
     // 10 · 2^4, then capped at 200
     expect(delays).toEqual([160, 200, 200]);
@@ -70,7 +75,7 @@ describe("circuit breaker", () => {
 
   it("gives the probe to the next loop when it was released without a verdict", async () => {
     const { breaker, clock } = breakerAt();
-    for (let n = 1; n <= breakerThreshold; n++) breaker.failed(backoff);
+    for (let n = 1; n <= breakerThreshold; n++) breaker.failed(backoff, send);
     clock.now += 160;
     expect(breaker.permit()).toEqual({ kind: "probe" });
     const changed = breaker.changed();

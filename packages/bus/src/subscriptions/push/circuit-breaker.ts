@@ -1,4 +1,5 @@
 import type { BackoffPolicy, BreakerStatus } from "@tributary/protocol";
+import { deferred } from "./pause.js";
 
 /** Consecutive failed POSTs that open a closed breaker (docs/subscriptions.md). */
 export const breakerThreshold = 5;
@@ -69,10 +70,13 @@ export class CircuitBreaker {
     if (this.#state !== "closed") this.#transition("closed");
   }
 
-  /** Counts a failed POST; `backoff` sets the open delay when this failure opens the breaker. */
-  failed(backoff: BackoffPolicy): void {
+  /**
+   * Counts a failed POST sent under `permit`; `backoff` sets the open delay when this failure opens
+   * the breaker (the probe's failure, or the threshold's while closed).
+   */
+  failed(backoff: BackoffPolicy, permit: BreakerPermit): void {
     this.#failures++;
-    const isProbe = this.#state === "half-open" && this.#isProbeTaken;
+    const isProbe = permit.kind === "probe" && this.#state === "half-open";
     if (isProbe || (this.#state === "closed" && this.#failures >= breakerThreshold)) {
       const exponent = Math.min(Math.max(this.#failures - 1, 0), 30);
       const now = this.#now();
@@ -113,15 +117,6 @@ export class CircuitBreaker {
     this.#changed.resolve();
     this.#changed = deferred();
   }
-}
-
-/** `Promise.withResolvers` needs Node 22; the bus runs on 20. */
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = () => {};
-  const promise = new Promise<void>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
 }
 
 /**

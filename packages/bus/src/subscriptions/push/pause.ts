@@ -18,3 +18,12 @@ export function pause(ms: number, signal: AbortSignal, wakeup?: Promise<unknown>
     wakeup?.then(done, done);
   });
 }
+
+/** A promise with its resolver (`Promise.withResolvers` needs Node 22; the bus runs on 20). */
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}

@@ -7,7 +7,7 @@ import {
 } from "@tributary/protocol";
 import type { Subscriptions } from "../subscription-service.js";
 import type { BreakerPermit, CircuitBreaker } from "./circuit-breaker.js";
-import { pause } from "./pause.js";
+import { deferred, pause } from "./pause.js";
 import { postBatch } from "./post-batch.js";
 import type { PushLogger, PushObserver } from "./push-hooks.js";
 
@@ -76,6 +76,8 @@ export class PushLoop {
   /** Aborts POSTs under way: the grace period is over. */
   readonly #aborting = new AbortController();
   #isDeleted = false;
+  /** Resolves when the definition changes: a loop waiting on one endpoint's breaker looks again. */
+  #updated = deferred();
   /** Settles when the loop has ended and left the group. */
   readonly done: Promise<void>;
 
@@ -100,6 +102,8 @@ export class PushLoop {
   /** Takes a changed definition (URL, batch size, timeout, backoff); the next round uses it. */
   update(subscription: SubscriptionInfo & { delivery: PushDelivery }): void {
     this.#subscription = subscription;
+    this.#updated.resolve();
+    this.#updated = deferred();
   }
 
   /**
@@ -128,7 +132,7 @@ export class PushLoop {
       const breaker = this.#options.breakerFor(subscription.delivery.url);
       const permit = breaker.permit();
       if (permit.kind === "wait") {
-        await pause(permit.ms, signal, breaker.changed());
+        await pause(permit.ms, signal, Promise.race([breaker.changed(), this.#updated.promise]));
         continue;
       }
       let events: DeliveredEvent[];
@@ -155,7 +159,13 @@ export class PushLoop {
         if (permit.kind === "probe") breaker.releaseProbe();
         continue;
       }
-      await this.#deliverRound(subscription, events, permit, breaker);
+      // The definition may have changed during the long-poll: send with the current one, under its
+      // endpoint's breaker (a batch for a new endpoint goes out only while that breaker is closed).
+      const current = this.#subscription;
+      const currentBreaker = this.#options.breakerFor(current.delivery.url);
+      if (currentBreaker !== breaker && permit.kind === "probe") breaker.releaseProbe();
+      const sendPermit: BreakerPermit = currentBreaker === breaker ? permit : { kind: "send" };
+      await this.#deliverRound(current, events, sendPermit, currentBreaker);
     }
     if (!this.#isDeleted) await this.#leave();
   }
@@ -210,7 +220,7 @@ export class PushLoop {
         this.#options.subscriptions.ack(subscription.name, this.#options.consumer, ids),
       );
     } else {
-      breaker.failed(subscription.backoff);
+      breaker.failed(subscription.backoff, permit);
       await this.#settle(() =>
         this.#options.subscriptions.nack(subscription.name, this.#options.consumer, ids, {
           error: outcome.error,
