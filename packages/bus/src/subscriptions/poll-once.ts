@@ -1,4 +1,5 @@
-import type { DeliveredEvent, StoredEvent, SubscriptionInfo } from "@tributary/protocol";
+import type { DeliveredEvent, SubscriptionInfo } from "@tributary/protocol";
+import type { CachedEvent } from "./event-cache.js";
 import { desiredOwner, expirePartition, liveConsumers, rebalanceFor } from "./leases.js";
 import { checkpointOf } from "./partition-state.js";
 import type {
@@ -15,10 +16,12 @@ export type PartitionReader = (
   partition: number,
   fromOffset: number,
   limit: number,
-) => Promise<StoredEvent[]>;
+) => Promise<CachedEvent[]>;
 
 export interface PollResult {
   events: DeliveredEvent[];
+  /** Each of `events` as JSON text, built from the shared cache's serialization. */
+  eventsJson: string[];
   /** The partitions leased to the consumer after this poll. */
   partitions: number[];
   /** Leased partitions with no batch in flight and nothing to deliver: a commit to one is news. */
@@ -90,6 +93,7 @@ export async function pollOnce(
   const reads = await Promise.all(order.map((partition) => readForDelivery(partition, perPartition, read)));
 
   const events: DeliveredEvent[] = [];
+  const eventsJson: string[] = [];
   const waitingForEvents: number[] = [];
   let redelivered = 0;
   order.forEach((partition, index) => {
@@ -100,12 +104,14 @@ export async function pollOnce(
     if (delivered.events.length === 0) waitingForEvents.push(partition.partition);
     redelivered += delivered.redelivered;
     events.push(...delivered.events);
+    eventsJson.push(...delivered.eventsJson);
   });
 
   const leased = partitions.filter((partition) => partition.owner === consumer).map((p) => p.partition);
   return {
     result: {
       events,
+      eventsJson,
       partitions: leased,
       waitingForEvents,
       redelivered,
@@ -125,9 +131,9 @@ export async function pollOnce(
 
 interface PartitionBatch {
   /** Events of pending deliveries, by offset. */
-  pendingEvents: Map<number, StoredEvent>;
+  pendingEvents: Map<number, CachedEvent>;
   /** New events from the cursor, in offset order. */
-  fresh: StoredEvent[];
+  fresh: CachedEvent[];
 }
 
 /** The widest span of offsets read at once to send pending deliveries again. */
@@ -138,20 +144,25 @@ async function readForDelivery(
   limit: number,
   read: PartitionReader,
 ): Promise<PartitionBatch> {
-  const pendingEvents = new Map<number, StoredEvent>();
+  const pendingEvents = new Map<number, CachedEvent>();
   const pending = partition.pending.slice(0, limit);
   const first = pending[0];
   if (first !== undefined) {
     const last = pending[pending.length - 1] as PendingDelivery;
     const span = Math.min(last.offset - first.offset + 1, maxPendingSpan);
     const wanted = new Set(pending.map((entry) => entry.offset));
-    for (const event of await read(partition.partition, first.offset, span)) {
-      if (wanted.has(event.offset)) pendingEvents.set(event.offset, event);
+    for (const cached of await read(partition.partition, first.offset, span)) {
+      if (wanted.has(cached.event.offset)) pendingEvents.set(cached.event.offset, cached);
     }
   }
   const room = limit - pending.length;
   const fresh = room > 0 ? await read(partition.partition, partition.cursor, room) : [];
   return { pendingEvents, fresh };
+}
+
+/** A cached event's JSON with the delivery's attempt number added (one string copy, no serializing). */
+function withAttempt(cached: CachedEvent, attempt: number): string {
+  return `${cached.json.slice(0, -1)},"attempt":${attempt}}`;
 }
 
 function deliverFrom(
@@ -160,14 +171,16 @@ function deliverFrom(
   batch: PartitionBatch,
   budget: number,
   now: number,
-): { partition: PartitionState; events: DeliveredEvent[]; redelivered: number } {
+): { partition: PartitionState; events: DeliveredEvent[]; eventsJson: string[]; redelivered: number } {
   const events: DeliveredEvent[] = [];
+  const eventsJson: string[] = [];
   const pending: PendingDelivery[] = [];
   let redelivered = 0;
   for (const entry of partition.pending) {
-    const event = batch.pendingEvents.get(entry.offset);
-    if (event !== undefined && events.length < budget) {
-      events.push({ ...event, attempt: entry.failures + 1 });
+    const cached = batch.pendingEvents.get(entry.offset);
+    if (cached !== undefined && events.length < budget) {
+      events.push({ ...cached.event, attempt: entry.failures + 1 });
+      eventsJson.push(withAttempt(cached, entry.failures + 1));
       pending.push({ ...entry, outstanding: true });
       redelivered++;
     } else {
@@ -176,7 +189,8 @@ function deliverFrom(
   }
   let cursor = partition.cursor;
   const types = subscription.types === null ? undefined : new Set(subscription.types);
-  for (const event of batch.fresh) {
+  for (const cached of batch.fresh) {
+    const { event } = cached;
     if (event.offset !== cursor) break;
     if (types !== undefined && !types.has(event.type)) {
       cursor++;
@@ -184,10 +198,13 @@ function deliverFrom(
     }
     if (events.length >= budget) break;
     events.push({ ...event, attempt: 1 });
+    eventsJson.push(withAttempt(cached, 1));
     pending.push({ offset: event.offset, id: event.id, failures: 0, outstanding: true });
     cursor++;
   }
-  if (events.length === 0 && cursor === partition.cursor) return { partition, events, redelivered };
+  if (events.length === 0 && cursor === partition.cursor) {
+    return { partition, events, eventsJson, redelivered };
+  }
   const next: PartitionState = {
     ...partition,
     cursor,
@@ -196,5 +213,5 @@ function deliverFrom(
     retryAt: 0,
   };
   next.checkpoint = checkpointOf(next);
-  return { partition: next, events, redelivered };
+  return { partition: next, events, eventsJson, redelivered };
 }

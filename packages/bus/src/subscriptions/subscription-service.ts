@@ -12,6 +12,7 @@ import {
   TributaryError,
 } from "@tributary/protocol";
 import type { EventStore } from "../store/event-store.js";
+import { EventCache } from "./event-cache.js";
 import { acknowledge, failDeliveries, releaseOutstanding } from "./partition-state.js";
 import { pollOnce } from "./poll-once.js";
 import { resetPartitions, startOffsets } from "./positions.js";
@@ -56,8 +57,11 @@ export interface Subscriptions {
   list(): Promise<SubscriptionInfo[]>;
   delete(name: string): Promise<void>;
   status(name: string): Promise<SubscriptionStatus>;
-  /** Delivers events of the partitions leased to `consumer`; long-polls up to `waitMs` for some. */
-  poll(name: string, request: PollRequest): Promise<PollResponse>;
+  /**
+   * Delivers events of the partitions leased to `consumer`; long-polls up to `waitMs` for some.
+   * `eventsJson` holds each event as JSON text (with its attempt), ready to send.
+   */
+  poll(name: string, request: PollRequest): Promise<PollResponse & { eventsJson: string[] }>;
   ack(name: string, consumer: string, ids: string[]): Promise<{ acked: number }>;
   nack(
     name: string,
@@ -153,8 +157,11 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
     return subscription;
   }
 
+  const cache = new EventCache();
   const readerFor = (topic: string) => (partition: number, from: number, limit: number) =>
-    store.readPartition(topic, partition, from, limit);
+    cache.read(topic, partition, from, limit, (offset, count) =>
+      store.readPartition(topic, partition, offset, count),
+    );
 
   const service: Subscriptions = {
     async put(name, settings) {
@@ -218,7 +225,7 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
         const remaining = deadline - Date.now();
         if (result.events.length > 0 || remaining <= 0 || waitsEnded || request.signal?.aborted) {
           wakeup.cancel();
-          return { events: result.events, partitions: result.partitions };
+          return { events: result.events, eventsJson: result.eventsJson, partitions: result.partitions };
         }
         const abort = () => wakeup.cancel();
         request.signal?.addEventListener("abort", abort, { once: true });

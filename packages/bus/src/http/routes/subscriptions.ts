@@ -54,12 +54,18 @@ export function subscriptionRoutes(app: FastifyInstance, bus: Bus): void {
       const onClose = () => gone.abort();
       reply.raw.once("close", onClose);
       try {
-        return await subscriptions.poll(request.params.name, {
+        const polled = await subscriptions.poll(request.params.name, {
           consumer: request.body.consumer,
           max: request.body.max,
           waitMs: request.body.wait,
           signal: gone.signal,
         });
+        // Assembled from each event's JSON, serialized once for every subscription that delivers it.
+        return reply
+          .type("application/json; charset=utf-8")
+          .send(
+            `{"events":[${polled.eventsJson.join(",")}],"partitions":${JSON.stringify(polled.partitions)}}`,
+          );
       } finally {
         reply.raw.off("close", onClose);
       }

@@ -84,7 +84,9 @@ export class PushLoop {
   constructor(options: PushLoopOptions) {
     this.#options = options;
     this.#subscription = options.subscription;
-    this.done = this.#run();
+    // Every expected failure is handled inside; an unexpected one ends the loop (the dispatcher
+    // starts a new one at its next discovery) rather than the shutdown that awaits it.
+    this.done = this.#run().catch((error) => this.#warn(error, "push: the delivery loop failed"));
   }
 
   get name(): string {
