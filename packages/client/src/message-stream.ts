@@ -20,7 +20,8 @@ export interface Message {
   /**
    * Acknowledges the event: it is done for this subscription. Resolves `false` when the bus no longer
    * held the delivery for this instance (its partition moved, was reset, or the ack timeout passed;
-   * the event is or was delivered again). Settling twice resolves like the first time.
+   * the event is or was delivered again). Rejects when the bus could not be reached after the client's
+   * retries: the event then comes back after the ack timeout. Settling twice answers like the first time.
    */
   ack(): Promise<boolean>;
   /**
