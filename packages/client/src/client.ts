@@ -15,6 +15,7 @@ import { type Consumer, type EventHandler, type SubscribeOptions, subscribe } fr
 import type { ConsumeOptions } from "./consumer-options.js";
 import { consume, type MessageStream } from "./message-stream.js";
 import { createSubscriptionCalls, type SubscriptionCalls } from "./subscription-calls.js";
+import { createFetchTransport, createNodeTransport } from "./transport.js";
 
 export interface ClientOptions {
   /** Base URL of the bus, e.g. `http://127.0.0.1:4700`. */
@@ -30,7 +31,10 @@ export interface ClientOptions {
   retries?: number;
   /** Milliseconds before a request is abandoned (long-polls add their `wait`). Default 30,000. */
   timeoutMs?: number;
-  /** The fetch implementation (default: the global one). */
+  /**
+   * A fetch implementation to send requests with (a proxy's, a test's). By default the client uses
+   * `node:http`/`node:https` with keep-alive connections, which costs far less CPU per request.
+   */
   fetch?: typeof fetch;
 }
 
@@ -153,7 +157,7 @@ export function createClient(options: ClientOptions): TributaryClient {
   const base = options.url.replace(/\/+$/, "");
   const retries = options.retries ?? 3;
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const doFetch = options.fetch ?? fetch;
+  const transport = options.fetch === undefined ? createNodeTransport() : createFetchTransport(options.fetch);
 
   async function once(spec: RequestSpec): Promise<{ status: number; body: unknown }> {
     const url = new URL(`${base}${spec.path}`);
@@ -163,23 +167,24 @@ export function createClient(options: ClientOptions): TributaryClient {
     const headers: Record<string, string> = { accept: "application/json" };
     if (spec.body !== undefined) headers["content-type"] = "application/json";
     if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
-    const timeout = AbortSignal.timeout(timeoutMs + (spec.extraTimeoutMs ?? 0));
-    const response = await doFetch(url, {
+    const response = await transport({
       method: spec.method,
+      url,
       headers,
-      body: spec.body === undefined ? null : JSON.stringify(spec.body),
-      signal: spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout,
+      body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+      timeoutMs: timeoutMs + (spec.extraTimeoutMs ?? 0),
+      ...(spec.signal === undefined ? {} : { signal: spec.signal }),
     });
-    const text = await response.text();
+    const text = response.text;
     let body: unknown = text;
     try {
       body = text === "" ? undefined : JSON.parse(text);
     } catch {
       // Not JSON (a proxy's error page, say): kept as text for the error message.
     }
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       const error = fromProblem(response.status, body);
-      const retryAfter = Number(response.headers.get("retry-after"));
+      const retryAfter = Number(response.header("retry-after"));
       throw Object.assign(error, {
         retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
       });

@@ -60,6 +60,15 @@ export function normalizeSubscription(
       details: { errors: [{ pointer: "/backoff/maxMs", message: "must be at least backoff.initialMs" }] },
     });
   }
+  const ackTimeoutMs = settings.ackTimeoutMs ?? subscriptionDefaults.ackTimeoutMs;
+  const delivery = normalizeDelivery(settings.delivery);
+  if (delivery.mode === "push" && (delivery.timeoutMs ?? 0) >= ackTimeoutMs) {
+    // Otherwise the ack timeout could deliver a batch again while its POST is still running.
+    throw new TributaryError("invalid-request", {
+      message: "delivery.timeoutMs must be below ackTimeoutMs",
+      details: { errors: [{ pointer: "/delivery/timeoutMs", message: "must be below ackTimeoutMs" }] },
+    });
+  }
   const types =
     settings.types === undefined || settings.types === null ? null : [...new Set(settings.types)].sort();
   return {
@@ -67,11 +76,11 @@ export function normalizeSubscription(
     topic: settings.topic,
     types,
     start: settings.start ?? subscriptionDefaults.start,
-    delivery: normalizeDelivery(settings.delivery),
+    delivery,
     maxAttempts: settings.maxAttempts ?? subscriptionDefaults.maxAttempts,
     backoff,
     onFailure: settings.onFailure ?? subscriptionDefaults.onFailure,
-    ackTimeoutMs: settings.ackTimeoutMs ?? subscriptionDefaults.ackTimeoutMs,
+    ackTimeoutMs,
     leaseMs: settings.leaseMs ?? subscriptionDefaults.leaseMs,
     createdAt,
   };
