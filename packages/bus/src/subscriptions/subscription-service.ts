@@ -146,6 +146,8 @@ function heartbeatOf(state: SubscriptionState, consumer: string) {
 export function createSubscriptions(options: SubscriptionsOptions): Subscriptions {
   const { store, topics } = options;
   const wakeups = new Wakeups(store);
+  /** When instances left, per `name\0consumer`: polls of theirs already waiting then end empty. */
+  const leftAt = new Map<string, number>();
   let waitsEnded = false;
 
   async function get(name: string): Promise<SubscriptionInfo> {
@@ -206,8 +208,15 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
       assertConsumer(request.consumer);
       const subscription = await get(name);
       const read = readerFor(subscription.topic);
-      const deadline = Date.now() + request.waitMs;
+      const startedAt = Date.now();
+      const deadline = startedAt + request.waitMs;
+      const leftKey = `${name}\u0000${request.consumer}`;
       for (;;) {
+        // The instance left while this poll waited (its client gave up on it): taking partitions
+        // for it now would lease them to an instance that is gone.
+        if ((leftAt.get(leftKey) ?? Number.NEGATIVE_INFINITY) >= startedAt) {
+          return { events: [], eventsJson: [], partitions: [] };
+        }
         const wakeup = wakeups.arm(subscription.topic, name);
         let result: Awaited<ReturnType<typeof pollOnce>>["result"];
         try {
@@ -306,6 +315,9 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
     async leave(name, consumer) {
       assertSubscriptionName(name);
       assertConsumer(consumer);
+      const now = Date.now();
+      for (const [key, at] of leftAt) if (now - at > 60_000) leftAt.delete(key);
+      leftAt.set(`${name}\u0000${consumer}`, now);
       await store.subscriptions.transact(name, (state) => ({
         result: undefined,
         partitions: state.partitions

@@ -222,6 +222,18 @@ describe.each(storeKinds)("subscriptions over HTTP on %s", (kind) => {
     expect(late.json()).toMatchObject({ code: "delivery-not-held" });
   });
 
+  it("ends a waiting poll of an instance that left, without leasing it partitions again", async () => {
+    await put("leaving", { topic: "users-leaving", start: "latest" });
+    const waiting = poll("leaving", "c1", { wait: 10_000 });
+    await sleep(100);
+    const left = await app.inject({ method: "DELETE", url: "/v1/subscriptions/leaving/consumers/c1" });
+    expect(left.statusCode).toBe(204);
+    expect(await waiting).toEqual({ events: [], partitions: [] });
+    const after = await status("leaving");
+    expect(after.consumers).toEqual([]);
+    expect(after.partitions.every((partition) => partition.owner === null)).toBe(true);
+  });
+
   it("wakes a long-poll when an event is appended", async () => {
     await put("waiting", { topic: "users-wait", start: "latest" });
     await poll("waiting", "c1");
