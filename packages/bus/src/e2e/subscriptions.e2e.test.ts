@@ -34,6 +34,36 @@ describe("subscriptions across bus processes on postgres", () => {
     await location.cleanup();
   });
 
+  it("wakes a poll waiting on one bus when a batch is acknowledged through the other", async () => {
+    // Given one partition whose first event is in flight, and a poll for more waiting on bus B
+    await request(`${busB.url}/v1/topics/relay`, { method: "PUT", body: { partitions: 1 } });
+    await request(`${busB.url}/v1/subscriptions/relay`, {
+      method: "PUT",
+      body: { topic: "relay", start: "earliest", ackTimeoutMs: 60_000 },
+    });
+    for (const n of [1, 2]) {
+      await request(`${busB.url}/v1/topics/relay/events`, {
+        body: { type: "Relayed", key: "k", data: { n } },
+      });
+    }
+    const first = await request<PollResponse>(`${busB.url}/v1/subscriptions/relay/poll`, {
+      body: { consumer: "c1", max: 1 },
+    });
+    expect(first.body.events).toHaveLength(1);
+    const waiting = request<PollResponse>(`${busB.url}/v1/subscriptions/relay/poll`, {
+      body: { consumer: "c1", wait: 10_000 },
+    });
+    // When the first event is acknowledged through bus A
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const ack = await request(`${busA.url}/v1/subscriptions/relay/ack`, {
+      body: { consumer: "c1", events: [first.body.events[0]?.id] },
+    });
+    expect(ack.status).toBe(200);
+    // Then the waiting poll on bus B hears of it and delivers the second (unnotified, it would wait
+    // out its 10 s and answer nothing: the batch's ack timeout is a minute)
+    expect((await waiting).body.events.map((event) => event.data)).toEqual([{ n: 2 }]);
+  });
+
   it("processes every event in key order through a bus crash and a consumer crash", async () => {
     // Given a subscription with a short lease and two consumers on two buses
     const put = await request(`${busA.url}/v1/subscriptions/billing`, {

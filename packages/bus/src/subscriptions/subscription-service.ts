@@ -260,6 +260,8 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
           partitions,
           upsertConsumers: [heartbeatOf(state, consumer)],
           mayLoseOnCrash: true,
+          // A finished batch lets the partition's next one go, maybe to a poll waiting elsewhere.
+          announce: partitions.some((partition) => partition.ackDeadline === 0),
         };
       });
       wakeups.changed(name);
@@ -294,6 +296,7 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
           insertDeadLetters: deadLetters,
           upsertConsumers: [heartbeatOf(state, consumer)],
           mayLoseOnCrash: true,
+          announce: true,
         };
       });
       if (deadLettered.length > 0) options.observer?.deadLettered(name, deadLettered.length);
@@ -324,6 +327,7 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
           .filter((partition) => partition.owner === consumer)
           .map((partition) => ({ ...releaseOutstanding(partition), owner: null, leaseExpiresAt: 0 })),
         deleteConsumers: [consumer],
+        announce: true,
       }));
       wakeups.changed(name);
     },
@@ -347,6 +351,7 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
               retryAt: 0,
             };
           }),
+        announce: true,
       }));
       wakeups.changed(name);
       return service.status(name);
@@ -473,5 +478,6 @@ function redriveInto(state: SubscriptionState, records: DeadLetterRecord[]) {
     result: records.length,
     partitions,
     deleteDeadLetters: records.map((record) => record.eventId),
+    announce: true,
   };
 }

@@ -76,6 +76,11 @@ export interface SubscriptionUpdate<T> {
    * which at-least-once allows. The store may then commit it without waiting for the disk.
    */
   mayLoseOnCrash?: boolean;
+  /**
+   * Polls of this subscription waiting in other bus processes should look again (a batch finished,
+   * partitions were freed or moved): the store tells them through `onChange`.
+   */
+  announce?: boolean;
 }
 
 export interface DeadLetterListOptions {
@@ -119,4 +124,10 @@ export interface SubscriptionStore {
   /** Dead letters in event-id order (byte order). */
   listDeadLetters(name: string, options: DeadLetterListOptions): Promise<DeadLetterRecord[]>;
   countDeadLetters(name: string): Promise<number>;
+  /**
+   * Calls `listener` with a subscription's name when another bus process committed an update of it
+   * with `announce` (PostgreSQL: NOTIFY, delivered at its commit). A store owned by one process never
+   * calls it. Returns an unsubscribe.
+   */
+  onChange(listener: (name: string) => void): () => void;
 }

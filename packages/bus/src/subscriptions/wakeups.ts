@@ -12,8 +12,8 @@ export interface ArmedWakeup {
 
 /**
  * Wakes long-polling consumers: on a commit to their topic (in any bus process that shares the
- * store, through the store's commit notices) and on changes to their subscription made in this
- * process (acks that end a batch, nacks, leaves, resets, redrives).
+ * store, through the store's commit notices) and on changes to their subscription (acks that end a
+ * batch, nacks, leaves, resets, redrives) made in this process or announced by another.
  */
 /** Wakes one poll; `partition` is the partition a commit reached, when it is a commit. */
 type Wake = (partition?: number) => void;
@@ -25,7 +25,14 @@ export class Wakeups {
   #closed = false;
 
   constructor(store: EventStore) {
-    this.#unsubscribe = store.onCommit((notice) => this.#fire(this.#byTopic, notice.topic, notice.partition));
+    const unsubscribeChanges = store.subscriptions.onChange((name) => this.changed(name));
+    const unsubscribeCommits = store.onCommit((notice) =>
+      this.#fire(this.#byTopic, notice.topic, notice.partition),
+    );
+    this.#unsubscribe = () => {
+      unsubscribeChanges();
+      unsubscribeCommits();
+    };
   }
 
   arm(topic: string, subscription: string): ArmedWakeup {

@@ -17,10 +17,31 @@ export interface CommitNotificationsOptions {
 export interface CommitNotifications {
   /** Adds a listener; the first one starts listening on the channel. Returns an unsubscribe. */
   subscribe(listener: (notice: CommitNotice) => void): () => void;
+  /** Adds a listener of subscription changes committed by other processes. Returns an unsubscribe. */
+  subscribeSubscriptionChanges(listener: (name: string) => void): () => void;
   /** Announces this instance's own commit to its listeners at once, without a trip to the server. */
   announce(notices: readonly CommitNotice[]): void;
   /** Stops listening. The pool's `end()` closes the listening connection itself. */
   close(): void;
+}
+
+/** The payload of a subscription change on the schema's channel (beside commit payloads). */
+export interface SubscriptionChangePayload {
+  source: string;
+  subscription: string;
+}
+
+function parseSubscriptionChange(payload: string): SubscriptionChangePayload | undefined {
+  if (!payload.includes('"subscription"')) return undefined;
+  try {
+    const value = JSON.parse(payload) as Partial<SubscriptionChangePayload> | null;
+    if (typeof value?.source === "string" && typeof value.subscription === "string") {
+      return value as SubscriptionChangePayload;
+    }
+  } catch {
+    // Not ours: ignored like any other foreign payload.
+  }
+  return undefined;
 }
 
 function parsePayload(payload: string): CommitPayload | undefined {
@@ -50,6 +71,7 @@ function parsePayload(payload: string): CommitPayload | undefined {
  */
 export function createCommitNotifications(options: CommitNotificationsOptions): CommitNotifications {
   const listeners = new Set<(notice: CommitNotice) => void>();
+  const changeListeners = new Set<(name: string) => void>();
   let listening: Promise<ListenMeta | undefined> | undefined;
   let hasListened = false;
   let missedStart = false;
@@ -67,6 +89,18 @@ export function createCommitNotifications(options: CommitNotificationsOptions): 
   };
 
   const onNotify = (payload: string) => {
+    const change = parseSubscriptionChange(payload);
+    if (change !== undefined) {
+      if (change.source === options.source) return;
+      for (const listener of [...changeListeners]) {
+        try {
+          listener(change.subscription);
+        } catch {
+          // A listener's failure is its own to handle; the others still hear of the change.
+        }
+      }
+      return;
+    }
     const parsed = parsePayload(payload);
     if (parsed === undefined || parsed.source === options.source) return;
     emit({ topic: parsed.topic, partition: parsed.partition, nextOffset: parsed.nextOffset });
@@ -110,12 +144,20 @@ export function createCommitNotifications(options: CommitNotificationsOptions): 
         listeners.delete(listener);
       };
     },
+    subscribeSubscriptionChanges(listener) {
+      changeListeners.add(listener);
+      start();
+      return () => {
+        changeListeners.delete(listener);
+      };
+    },
     announce(notices) {
       notices.forEach(emit);
     },
     close() {
       isClosed = true;
       listeners.clear();
+      changeListeners.clear();
       void listening?.then((meta) => meta?.unlisten().catch(() => undefined));
     },
   };

@@ -119,7 +119,12 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
     getEvent: (id) => run((sql) => getEvent(sql, id)),
     offsetsAt: (topic, at) => run((sql) => offsetsAt(sql, topic, at)),
 
-    subscriptions: createPostgresSubscriptionStore({ run, maxConnections }),
+    subscriptions: createPostgresSubscriptionStore({
+      run,
+      maxConnections,
+      notify: { channel, source },
+      onChange: (listener) => notifications.subscribeSubscriptionChanges(listener),
+    }),
 
     onCommit: (listener) => notifications.subscribe(listener),
 

@@ -18,6 +18,10 @@ export interface PostgresSubscriptionStoreOptions {
    * reads of their changes always find one.
    */
   maxConnections: number;
+  /** Where updates with `announce` are notified (the schema's channel) and who this instance is. */
+  notify: { channel: string; source: string };
+  /** Subscribes to the changes other processes announced. */
+  onChange(listener: (name: string) => void): () => void;
 }
 
 /** How often `create` looks again for a subscription that a concurrent delete removed meanwhile. */
@@ -102,7 +106,9 @@ export function createPostgresSubscriptionStore(
         return rows.length > 0;
       }),
 
-    transact: (name, change) => gate.run(name, () => run((sql) => transactSubscription(sql, name, change))),
+    transact: (name, change) =>
+      gate.run(name, () => run((sql) => transactSubscription(sql, name, change, options.notify))),
+    onChange: (listener) => options.onChange(listener),
 
     listDeadLetters: (name, listOptions) =>
       run(async (sql) => {

@@ -36,6 +36,7 @@ export function transactSubscription<T>(
   pool: Sql,
   name: string,
   change: (state: SubscriptionState) => Promise<SubscriptionUpdate<T>> | SubscriptionUpdate<T>,
+  notify: { channel: string; source: string },
 ): Promise<T> {
   return withPipelinedTransaction(pool, async ({ sql, begun, commit }) => {
     const [, locked, clock, partitionRows, consumerRows] = await settleAll([
@@ -65,7 +66,7 @@ export function transactSubscription<T>(
       partitions: partitionRows.map(toPartitionState),
       consumers: consumerRows.map(toConsumerState),
     });
-    await settleAll([...sendWrites(sql, name, update), commit()]);
+    await settleAll([...sendWrites(sql, name, update, notify), commit()]);
     return update.result;
   });
 }
@@ -85,8 +86,18 @@ function lastByKey<E, K>(entries: readonly E[], key: (entry: E) => K): E[] {
  * pipeline with the COMMIT. Deletions go before insertions, so a consumer or dead letter that an
  * update both deletes and writes ends up written: the update's newest word on the row.
  */
-function sendWrites(sql: ReservedSql, name: string, update: SubscriptionUpdate<unknown>): Promise<unknown>[] {
+function sendWrites(
+  sql: ReservedSql,
+  name: string,
+  update: SubscriptionUpdate<unknown>,
+  notify: { channel: string; source: string },
+): Promise<unknown>[] {
   const writes: Promise<unknown>[] = [];
+  if (update.announce === true) {
+    // Delivered to the other processes' LISTEN at COMMIT, and not at all on a rollback.
+    const payload = JSON.stringify({ source: notify.source, subscription: name });
+    writes.push(sql`SELECT pg_notify(${notify.channel}, ${payload})`.execute());
+  }
   // Losing such an update to a database crash only means delivering again: skip the WAL flush wait.
   if (update.mayLoseOnCrash === true && update.subscription === undefined) {
     writes.push(sql`SET LOCAL synchronous_commit = off`.execute());

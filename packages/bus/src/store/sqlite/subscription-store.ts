@@ -288,5 +288,8 @@ export function createSqliteSubscriptionStore(options: SqliteSubscriptionStoreOp
     },
 
     countDeadLetters: async (name) => prepared().countDeadLetters.get(name) ?? 0,
+
+    // One process owns the file: the subscriptions core wakes its own polls.
+    onChange: () => () => undefined,
   };
 }
