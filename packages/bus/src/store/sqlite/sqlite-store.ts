@@ -46,6 +46,7 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
   }
   let statements: SqliteStatements | undefined;
   let closed = false;
+  let closing: Promise<void> | undefined;
   /** Partition counts of committed topics: they never change, so entries never go stale. */
   const partitionCounts = new Map<string, number>();
   const queryStatements: QueryStatementCache = new Map();
@@ -257,16 +258,20 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
       });
     },
 
-    async close() {
-      if (closed) return;
-      closed = true;
-      listeners.clear();
-      await writer?.close();
-      try {
-        db.close();
-      } catch (error) {
-        throw toStoreError(error);
-      }
+    close() {
+      closing ??= (async () => {
+        // What subscriptions wrote behind goes to the file before the writer stops.
+        await subscriptions.drain();
+        closed = true;
+        listeners.clear();
+        await writer?.close();
+        try {
+          db.close();
+        } catch (error) {
+          throw toStoreError(error);
+        }
+      })();
+      return closing;
     },
   };
 }

@@ -8,6 +8,7 @@ import type {
   SubscriptionStore,
   SubscriptionUpdate,
 } from "../../subscriptions/subscription-store.js";
+import { type QueuedStatement, WriteQueue } from "./write-queue.js";
 import type { WriteStatement } from "./writer-protocol.js";
 
 interface PartitionRow {
@@ -83,31 +84,42 @@ function toDeadLetter(row: DeadLetterRow): DeadLetterRecord {
 }
 
 /** The statements that write `update` for subscription `name`. */
-function updateStatements(name: string, update: SubscriptionUpdate<unknown>): WriteStatement[] {
-  const statements: WriteStatement[] = [];
+function updateStatements(name: string, update: SubscriptionUpdate<unknown>): QueuedStatement[] {
+  const statements: QueuedStatement[] = [];
   if (update.subscription !== undefined) {
     statements.push({
       sql: "UPDATE subscriptions SET topic = ?, definition = ? WHERE name = ?",
       params: [update.subscription.topic, JSON.stringify(update.subscription), name],
+      row: `subscription\u0000${name}`,
     });
   }
   for (const partition of update.partitions ?? []) {
-    statements.push({ sql: updatePartitionSql, params: partitionParams(name, partition) });
+    statements.push({
+      sql: updatePartitionSql,
+      params: partitionParams(name, partition),
+      row: `partition\u0000${name}\u0000${partition.partition}`,
+    });
   }
   // Deletes before upserts (as on PostgreSQL): an update that names one consumer in both keeps it.
   for (const consumer of update.deleteConsumers ?? []) {
     statements.push({
       sql: "DELETE FROM subscription_consumers WHERE subscription = ? AND consumer = ?",
       params: [name, consumer],
+      row: `consumer\u0000${name}\u0000${consumer}`,
     });
   }
   for (const consumer of update.upsertConsumers ?? []) {
-    statements.push({ sql: upsertConsumerSql, params: [name, consumer.id, consumer.expiresAt] });
+    statements.push({
+      sql: upsertConsumerSql,
+      params: [name, consumer.id, consumer.expiresAt],
+      row: `consumer\u0000${name}\u0000${consumer.id}`,
+    });
   }
   for (const eventId of update.deleteDeadLetters ?? []) {
     statements.push({
       sql: "DELETE FROM subscription_dead_letters WHERE subscription = ? AND event_id = ?",
       params: [name, eventId],
+      row: `dead letter\u0000${name}\u0000${eventId}`,
     });
   }
   for (const letter of update.insertDeadLetters ?? []) {
@@ -122,9 +134,30 @@ function updateStatements(name: string, update: SubscriptionUpdate<unknown>): Wr
         letter.error,
         letter.deadAt,
       ],
+      row: `dead letter\u0000${name}\u0000${letter.eventId}`,
     });
   }
   return statements;
+}
+
+/** A subscription's state in memory: what a transaction sees besides the clock. */
+type CachedState = Omit<SubscriptionState, "now">;
+
+/** The state an update leaves: rows it names replaced, consumers deleted before upserts. */
+function applyUpdate(state: CachedState, update: SubscriptionUpdate<unknown>): CachedState {
+  let partitions = state.partitions;
+  if (update.partitions !== undefined && update.partitions.length > 0) {
+    const byNumber = new Map(update.partitions.map((partition) => [partition.partition, partition]));
+    partitions = partitions.map((partition) => byNumber.get(partition.partition) ?? partition);
+  }
+  let consumers = state.consumers;
+  if ((update.deleteConsumers ?? []).length > 0 || (update.upsertConsumers ?? []).length > 0) {
+    const byId = new Map(consumers.map((consumer) => [consumer.id, consumer]));
+    for (const id of update.deleteConsumers ?? []) byId.delete(id);
+    for (const consumer of update.upsertConsumers ?? []) byId.set(consumer.id, consumer);
+    consumers = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+  return { subscription: update.subscription ?? state.subscription, partitions, consumers };
 }
 
 export interface SqliteSubscriptionStoreOptions {
@@ -141,11 +174,15 @@ export interface SqliteSubscriptionStoreOptions {
 
 /**
  * Subscriptions in the SQLite file. One process owns the file, so a lock in memory per
- * subscription serializes its transactions; reads use the store's connection and writes go to
- * the writer thread, so the fsync of a checkpoint never blocks the event loop. `now` is this
- * process's wall clock, read after the lock is taken.
+ * subscription serializes its transactions, and the state they work on is kept in memory: the file
+ * follows through the writer thread, in order, several updates per commit. Updates that may be
+ * lost on a crash (polls, acks, nacks: losing one means delivering again) are written behind, so a
+ * poll or an ack never waits for the disk or for an append's commit; the others are answered once
+ * written. `now` is this process's wall clock, read after the lock is taken.
  */
-export function createSqliteSubscriptionStore(options: SqliteSubscriptionStoreOptions): SubscriptionStore {
+export function createSqliteSubscriptionStore(
+  options: SqliteSubscriptionStoreOptions,
+): SubscriptionStore & { drain(): Promise<void> } {
   const { db, write } = options;
   const locks = new Map<string, Promise<unknown>>();
   let statements: ReturnType<typeof prepare> | undefined;
@@ -201,6 +238,29 @@ export function createSqliteSubscriptionStore(options: SqliteSubscriptionStoreOp
     return result;
   }
 
+  /**
+   * The state of the subscriptions used lately, as their last transaction left it. One process owns
+   * the file, so memory is the truth and the file follows it; it is dropped whenever a write fails,
+   * and the next transaction reads the file again.
+   */
+  const cached = new Map<string, CachedState>();
+  const queue = new WriteQueue({
+    write: (statements, durable) => write(statements, durable),
+    onFailure: () => cached.clear(),
+  });
+
+  const load = (name: string): CachedState | undefined => {
+    const subscription = readSubscription(name);
+    if (subscription === undefined) return undefined;
+    return {
+      subscription,
+      partitions: prepared().selectPartitions.all(name).map(toPartitionState),
+      consumers: prepared()
+        .selectConsumers.all(name)
+        .map((row): ConsumerState => ({ id: row.consumer, expiresAt: row.expires_at })),
+    };
+  };
+
   const readSubscription = (name: string): SubscriptionInfo | undefined => {
     const row = prepared().selectSubscription.get(name);
     return row === undefined ? undefined : (JSON.parse(row.definition) as SubscriptionInfo);
@@ -211,24 +271,27 @@ export function createSqliteSubscriptionStore(options: SqliteSubscriptionStoreOp
       return locked(subscription.name, async () => {
         const existing = readSubscription(subscription.name);
         if (existing !== undefined) return { subscription: existing, created: false };
-        await write([
-          {
-            sql: "INSERT INTO subscriptions (name, topic, definition, created_at) VALUES (?, ?, ?, ?)",
-            params: [
-              subscription.name,
-              subscription.topic,
-              JSON.stringify(subscription),
-              subscription.createdAt,
-            ],
-          },
-          ...partitions.map((partition) => {
-            const params = partitionParams(subscription.name, partition);
-            return {
-              sql: insertPartitionSql,
-              params: [subscription.name, partition.partition, ...params.slice(0, 8)],
-            };
-          }),
-        ]);
+        await queue.enqueue(
+          [
+            {
+              sql: "INSERT INTO subscriptions (name, topic, definition, created_at) VALUES (?, ?, ?, ?)",
+              params: [
+                subscription.name,
+                subscription.topic,
+                JSON.stringify(subscription),
+                subscription.createdAt,
+              ],
+            },
+            ...partitions.map((partition) => {
+              const params = partitionParams(subscription.name, partition);
+              return {
+                sql: insertPartitionSql,
+                params: [subscription.name, partition.partition, ...params.slice(0, 8)],
+              };
+            }),
+          ],
+          true,
+        );
         return { subscription, created: true };
       });
     },
@@ -243,10 +306,12 @@ export function createSqliteSubscriptionStore(options: SqliteSubscriptionStoreOp
     delete(name) {
       return locked(name, async () => {
         if (readSubscription(name) === undefined) return false;
-        await write(
+        cached.delete(name);
+        await queue.enqueue(
           ["subscription_dead_letters", "subscription_consumers", "subscription_partitions"]
             .map((table) => ({ sql: `DELETE FROM ${table} WHERE subscription = ?`, params: [name] }))
             .concat([{ sql: "DELETE FROM subscriptions WHERE name = ?", params: [name] }]),
+          true,
         );
         return true;
       });
@@ -254,21 +319,26 @@ export function createSqliteSubscriptionStore(options: SqliteSubscriptionStoreOp
 
     transact(name, change) {
       return locked(name, async () => {
-        const subscription = readSubscription(name);
-        if (subscription === undefined) {
+        const current = cached.get(name) ?? load(name);
+        if (current === undefined) {
           throw new TributaryError("subscription-not-found", { details: { subscription: name } });
         }
-        const state: SubscriptionState = {
+        const update = await change({
           now: Date.now(),
-          subscription,
-          partitions: prepared().selectPartitions.all(name).map(toPartitionState),
-          consumers: prepared()
-            .selectConsumers.all(name)
-            .map((row): ConsumerState => ({ id: row.consumer, expiresAt: row.expires_at })),
-        };
-        const update = await change(state);
-        const toWrite = updateStatements(name, update);
-        if (toWrite.length > 0) await write(toWrite, update.mayLoseOnCrash !== true);
+          subscription: current.subscription,
+          partitions: [...current.partitions],
+          consumers: [...current.consumers],
+        });
+        cached.set(name, applyUpdate(current, update));
+        const written = queue.enqueue(updateStatements(name, update), update.mayLoseOnCrash !== true);
+        // What may be lost on a crash is written behind: the next transaction already sees it in
+        // memory. Dead letters are read from the file, so an update that moves them is waited for.
+        const isWrittenBehind =
+          update.mayLoseOnCrash === true &&
+          (update.insertDeadLetters ?? []).length === 0 &&
+          (update.deleteDeadLetters ?? []).length === 0;
+        if (isWrittenBehind) written.catch(() => undefined);
+        else await written;
         return update.result;
       });
     },
@@ -291,5 +361,8 @@ export function createSqliteSubscriptionStore(options: SqliteSubscriptionStoreOp
 
     // One process owns the file: the subscriptions core wakes its own polls.
     onChange: () => () => undefined,
+
+    /** Waits until everything written behind is in the file (before the store closes). */
+    drain: () => queue.drain(),
   };
 }
