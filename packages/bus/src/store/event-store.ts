@@ -73,6 +73,21 @@ export interface CommitNotice {
   nextOffset: number;
 }
 
+/**
+ * An event as delivery reads it: the fields that delivery decides on, as values, and the whole event
+ * as JSON text. The text has the shape and field order of `JSON.stringify` of the `StoredEvent` that
+ * `readPartition` returns, with `data` and `metadata` spliced in as the store holds them, so that
+ * delivering an event never parses and re-serializes its payload.
+ */
+export interface DeliveryRow {
+  id: string;
+  partition: number;
+  offset: number;
+  type: string;
+  /** `JSON.parse(json)` deep-equals the `StoredEvent` of the same offset. */
+  json: string;
+}
+
 export interface ReadKeyOptions {
   /** First version to return (default 1). */
   fromVersion: number;
@@ -126,6 +141,16 @@ export interface EventStore {
 
   /** Events of one partition from `fromOffset` in offset order, at most `limit`. */
   readPartition(topic: string, partition: number, fromOffset: number, limit: number): Promise<StoredEvent[]>;
+  /**
+   * The events of `readPartition`, as delivery rows: same offsets, same order, same limit, but the
+   * payload is passed through as stored JSON text rather than parsed.
+   */
+  readPartitionForDelivery(
+    topic: string,
+    partition: number,
+    fromOffset: number,
+    limit: number,
+  ): Promise<DeliveryRow[]>;
   /** The entity stream of (topic, key) in version order. */
   readKey(topic: string, key: string, options: ReadKeyOptions): Promise<StoredEvent[]>;
   /** Events across topics in position order, filtered, keyset-paginated by position. */

@@ -42,6 +42,23 @@ describe("event cache", () => {
     expect(partition.calls).toHaveLength(1);
   });
 
+  it("keeps a delivery row's JSON as loaded, and parses it only when the event object is asked for", async () => {
+    const partition = partitionOf(3);
+    const rows = partition.events.map(({ id, partition: number, offset, type }, index) => ({
+      id,
+      partition: number,
+      offset,
+      type,
+      json: JSON.stringify(partition.events[index]),
+    }));
+    const cache = new EventCache();
+    const [first] = await cache.read("users", 0, 0, 3, async (from, limit) => rows.slice(from, from + limit));
+    expect(first?.json).toBe(rows[0]?.json);
+    expect(first?.row).toBe(rows[0]);
+    expect(first?.event).toEqual(partition.events[0]);
+    expect(first?.event).toBe(first?.event);
+  });
+
   it("extends the window at its end for readers at the tail, once for concurrent readers", async () => {
     const partition = partitionOf(20);
     const cache = new EventCache();

@@ -1,13 +1,41 @@
 import type { StoredEvent } from "@tributary/protocol";
+import type { DeliveryRow } from "../store/event-store.js";
 
-/** An event with its JSON text, serialized once however many subscriptions deliver it. */
-export interface CachedEvent {
-  event: StoredEvent;
-  json: string;
+/**
+ * An event as the cache holds it: its delivery row, whose JSON text is sent as is however many
+ * subscriptions deliver it, and the event as an object, parsed from that text only when a consumer
+ * of objects (push, SSE) first asks for it. The HTTP pull path never parses it.
+ */
+export class CachedEvent {
+  readonly row: DeliveryRow;
+  #event: StoredEvent | undefined;
+
+  constructor(row: DeliveryRow, event?: StoredEvent) {
+    this.row = row;
+    this.#event = event;
+  }
+
+  /** The event as JSON text, in the shape of `JSON.stringify` of the stored event. */
+  get json(): string {
+    return this.row.json;
+  }
+
+  /** The event as an object, parsed once and shared: callers must not modify it. */
+  get event(): StoredEvent {
+    this.#event ??= JSON.parse(this.row.json) as StoredEvent;
+    return this.#event;
+  }
 }
 
-/** Reads events of one partition from the store, in offset order from `from`, at most `limit`. */
-export type PartitionLoader = (from: number, limit: number) => Promise<StoredEvent[]>;
+/**
+ * Reads events of one partition from the store, in offset order from `from`, at most `limit`:
+ * delivery rows (`readPartitionForDelivery`, JSON passed through), or stored events, which the cache
+ * then serializes itself.
+ */
+export type PartitionLoader = (
+  from: number,
+  limit: number,
+) => Promise<readonly (DeliveryRow | StoredEvent)[]>;
 
 interface Window {
   /** Offset of `events[0]`. */
@@ -27,7 +55,7 @@ export interface EventCacheOptions {
 /**
  * The recently delivered events of each partition, shared by every subscription of this process:
  * when many subscriptions read the same topic they read it from memory, and each event is read from
- * the store and serialized to JSON once. It keeps, per partition, a window of contiguous offsets;
+ * the store once. It keeps, per partition, a window of contiguous offsets;
  * committed events never change, so a cached event never goes stale. A read before the window goes
  * to the store (a subscription catching up on old events does not evict the live tail); a read at
  * the window's end extends it.
@@ -113,6 +141,8 @@ export class EventCache {
   }
 }
 
-function toCached(event: StoredEvent): CachedEvent {
-  return { event, json: JSON.stringify(event) };
+function toCached(source: DeliveryRow | StoredEvent): CachedEvent {
+  if ("json" in source) return new CachedEvent(source);
+  const { id, partition, offset, type } = source;
+  return new CachedEvent({ id, partition, offset, type, json: JSON.stringify(source) }, source);
 }

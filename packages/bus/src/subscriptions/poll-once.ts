@@ -19,8 +19,12 @@ export type PartitionReader = (
 ) => Promise<CachedEvent[]>;
 
 export interface PollResult {
-  events: DeliveredEvent[];
-  /** Each of `events` as JSON text, built from the shared cache's serialization. */
+  /**
+   * The delivered events as objects, built on first access (parsing each event's JSON once per
+   * process): the HTTP pull path sends `eventsJson` and never builds them.
+   */
+  readonly events: DeliveredEvent[];
+  /** Each delivered event as JSON text with its attempt, from the store's text with no parsing. */
   eventsJson: string[];
   /** The partitions leased to the consumer after this poll. */
   partitions: number[];
@@ -92,25 +96,31 @@ export async function pollOnce(
   const perPartition = Math.max(Math.ceil(max / Math.max(order.length, 1)), Math.min(max, 50));
   const reads = await Promise.all(order.map((partition) => readForDelivery(partition, perPartition, read)));
 
-  const events: DeliveredEvent[] = [];
+  const deliveries: Delivery[] = [];
   const eventsJson: string[] = [];
   const waitingForEvents: number[] = [];
   let redelivered = 0;
   order.forEach((partition, index) => {
     const batch = reads[index] as PartitionBatch;
-    const budget = max - events.length;
+    const budget = max - deliveries.length;
     const delivered = deliverFrom(subscription, partition, batch, budget, now);
     if (delivered.partition !== partition) changed.set(partition.partition, delivered.partition);
-    if (delivered.events.length === 0) waitingForEvents.push(partition.partition);
+    if (delivered.deliveries.length === 0) waitingForEvents.push(partition.partition);
     redelivered += delivered.redelivered;
-    events.push(...delivered.events);
-    eventsJson.push(...delivered.eventsJson);
+    for (const delivery of delivered.deliveries) {
+      deliveries.push(delivery);
+      eventsJson.push(withAttempt(delivery.cached, delivery.attempt));
+    }
   });
+  let events: DeliveredEvent[] | undefined;
 
   const leased = partitions.filter((partition) => partition.owner === consumer).map((p) => p.partition);
   return {
     result: {
-      events,
+      get events() {
+        events ??= deliveries.map(({ cached, attempt }) => ({ ...cached.event, attempt }));
+        return events;
+      },
       eventsJson,
       partitions: leased,
       waitingForEvents,
@@ -127,6 +137,12 @@ export async function pollOnce(
     insertDeadLetters: deadLetters,
     mayLoseOnCrash: true,
   };
+}
+
+/** One event handed to the consumer by this poll, with the attempt it is. */
+interface Delivery {
+  cached: CachedEvent;
+  attempt: number;
 }
 
 interface PartitionBatch {
@@ -152,7 +168,7 @@ async function readForDelivery(
     const span = Math.min(last.offset - first.offset + 1, maxPendingSpan);
     const wanted = new Set(pending.map((entry) => entry.offset));
     for (const cached of await read(partition.partition, first.offset, span)) {
-      if (wanted.has(cached.event.offset)) pendingEvents.set(cached.event.offset, cached);
+      if (wanted.has(cached.row.offset)) pendingEvents.set(cached.row.offset, cached);
     }
   }
   const room = limit - pending.length;
@@ -171,16 +187,14 @@ function deliverFrom(
   batch: PartitionBatch,
   budget: number,
   now: number,
-): { partition: PartitionState; events: DeliveredEvent[]; eventsJson: string[]; redelivered: number } {
-  const events: DeliveredEvent[] = [];
-  const eventsJson: string[] = [];
+): { partition: PartitionState; deliveries: Delivery[]; redelivered: number } {
+  const deliveries: Delivery[] = [];
   const pending: PendingDelivery[] = [];
   let redelivered = 0;
   for (const entry of partition.pending) {
     const cached = batch.pendingEvents.get(entry.offset);
-    if (cached !== undefined && events.length < budget) {
-      events.push({ ...cached.event, attempt: entry.failures + 1 });
-      eventsJson.push(withAttempt(cached, entry.failures + 1));
+    if (cached !== undefined && deliveries.length < budget) {
+      deliveries.push({ cached, attempt: entry.failures + 1 });
       pending.push({ ...entry, outstanding: true });
       redelivered++;
     } else {
@@ -190,28 +204,27 @@ function deliverFrom(
   let cursor = partition.cursor;
   const types = subscription.types === null ? undefined : new Set(subscription.types);
   for (const cached of batch.fresh) {
-    const { event } = cached;
-    if (event.offset !== cursor) break;
-    if (types !== undefined && !types.has(event.type)) {
+    const { row } = cached;
+    if (row.offset !== cursor) break;
+    if (types !== undefined && !types.has(row.type)) {
       cursor++;
       continue;
     }
-    if (events.length >= budget) break;
-    events.push({ ...event, attempt: 1 });
-    eventsJson.push(withAttempt(cached, 1));
-    pending.push({ offset: event.offset, id: event.id, failures: 0, outstanding: true });
+    if (deliveries.length >= budget) break;
+    deliveries.push({ cached, attempt: 1 });
+    pending.push({ offset: row.offset, id: row.id, failures: 0, outstanding: true });
     cursor++;
   }
-  if (events.length === 0 && cursor === partition.cursor) {
-    return { partition, events, eventsJson, redelivered };
+  if (deliveries.length === 0 && cursor === partition.cursor) {
+    return { partition, deliveries, redelivered };
   }
   const next: PartitionState = {
     ...partition,
     cursor,
     pending,
-    ackDeadline: events.length > 0 ? now + subscription.ackTimeoutMs : partition.ackDeadline,
+    ackDeadline: deliveries.length > 0 ? now + subscription.ackTimeoutMs : partition.ackDeadline,
     retryAt: 0,
   };
   next.checkpoint = checkpointOf(next);
-  return { partition: next, events, eventsJson, redelivered };
+  return { partition: next, deliveries, redelivered };
 }

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe } from "vitest";
 import type { EventStore } from "../store/event-store.js";
 import { describeAppendConformance } from "./conformance/append.js";
 import { describeConcurrencyConformance } from "./conformance/concurrency.js";
+import { describeDeliveryReadConformance } from "./conformance/delivery-reads.js";
 import { describeExpectedVersionConformance } from "./conformance/expected-version.js";
 import type { ConformanceContext } from "./conformance/fixtures.js";
 import { describeIdempotencyConformance } from "./conformance/idempotency.js";
@@ -65,6 +66,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
     describeExpectedVersionConformance(context);
     describeIdempotencyConformance(context);
     describeReadConformance(context);
+    describeDeliveryReadConformance(context);
     describeQueryConformance(context);
     describeNotificationConformance(context);
     describeConcurrencyConformance(context);

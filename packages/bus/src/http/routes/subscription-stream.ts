@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import { limits, type StoredEvent, type SubscriptionInfo } from "@tributary/protocol";
+import { limits, type SubscriptionInfo } from "@tributary/protocol";
 import type { FastifyInstance } from "fastify";
 import type { Bus } from "../../bus.js";
 import { formatResumeToken, parseResumeToken, type ResumeToken } from "../../subscriptions/resume-token.js";
@@ -28,8 +28,9 @@ async function write(response: ServerResponse, chunk: string): Promise<void> {
   });
 }
 
-function frame(token: ResumeToken, event: StoredEvent): string {
-  return `id: ${formatResumeToken(token)}\ndata: ${JSON.stringify(event)}\n\n`;
+/** An SSE frame of one event, given as its JSON text. */
+function frame(token: ResumeToken, eventJson: string): string {
+  return `id: ${formatResumeToken(token)}\ndata: ${eventJson}\n\n`;
 }
 
 /**
@@ -51,12 +52,13 @@ async function replaySince(
     let offset = from;
     while (offset < checkpoint && isOpen()) {
       const limit = Math.min(limits.maxReadLimit, checkpoint - offset);
-      const events = await bus.store.readPartition(subscription.topic, partition, offset, limit);
-      if (events.length === 0) break;
-      for (const event of events) {
-        offset = event.offset + 1;
+      // Delivery rows: the stored JSON goes to the client as is, never parsed here.
+      const rows = await bus.store.readPartitionForDelivery(subscription.topic, partition, offset, limit);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        offset = row.offset + 1;
         token.set(partition, offset);
-        if (types === undefined || types.has(event.type)) await write(response, frame(token, event));
+        if (types === undefined || types.has(row.type)) await write(response, frame(token, row.json));
       }
     }
   }
@@ -130,7 +132,7 @@ export function subscriptionStreamRoutes(app: FastifyInstance, bus: Bus): void {
           for (const event of polled.events) {
             token.set(event.partition, event.offset + 1);
             const { attempt: _attempt, ...stored } = event;
-            await write(response, frame(token, stored));
+            await write(response, frame(token, JSON.stringify(stored)));
           }
           if (!isOpen()) break;
           await bus.subscriptions.ack(

@@ -11,7 +11,7 @@ import { offsetsAt } from "./offsets-at.js";
 import { putTopic } from "./put-topic.js";
 import { queryEvents } from "./query-events.js";
 import { readKey } from "./read-key.js";
-import { readPartition } from "./read-partition.js";
+import { readPartition, readPartitionForDelivery } from "./read-partition.js";
 import { getTopic, listTopics } from "./read-topics.js";
 import { assertSchemaName, commitChannel } from "./schema-names.js";
 import { StreamVersionCache } from "./stream-version-cache.js";
@@ -114,6 +114,8 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
 
     readPartition: (topic, partition, fromOffset, limit) =>
       run((sql) => readPartition(sql, topic, partition, fromOffset, limit)),
+    readPartitionForDelivery: (topic, partition, fromOffset, limit) =>
+      run((sql) => readPartitionForDelivery(sql, topic, partition, fromOffset, limit)),
     readKey: (topic, key, readOptions) => run((sql) => readKey(sql, topic, key, readOptions)),
     query: (filter) => run((sql) => queryEvents(sql, filter)),
     getEvent: (id) => run((sql) => getEvent(sql, id)),

@@ -1,6 +1,8 @@
 import type { StoredEvent } from "@tributary/protocol";
 import type { ISql } from "postgres";
-import { type EventRow, toStoredEvent } from "./event-row.js";
+import type { DeliveryRow } from "../event-store.js";
+import { eventJson } from "./event-json.js";
+import { type EventRow, toEventCoordinates, toStoredEvent } from "./event-row.js";
 
 /**
  * Events of one partition from `fromOffset` in offset order, at most `limit`. Offsets are taken
@@ -21,4 +23,40 @@ export async function readPartition(
     ORDER BY "offset"
     LIMIT ${limit}`;
   return rows.map(toStoredEvent);
+}
+
+/** A row of `readPartitionForDelivery`: `data` and `metadata` as the text of their jsonb. */
+interface DeliverySourceRow extends Omit<EventRow, "data" | "metadata"> {
+  data: string;
+  metadata: string;
+}
+
+/**
+ * The events of `readPartition` as delivery rows. `data` and `metadata` are selected as the text of
+ * their jsonb (valid JSON, with the key order the driver's parse of the jsonb would give), so the
+ * bus never parses and re-serializes them; the server does the printing.
+ */
+export async function readPartitionForDelivery(
+  sql: ISql,
+  topic: string,
+  partition: number,
+  fromOffset: number,
+  limit: number,
+): Promise<DeliveryRow[]> {
+  const rows = await sql<DeliverySourceRow[]>`
+    SELECT id, topic, partition, "offset", position, version, type, key, time,
+      data::text AS data, metadata::text AS metadata
+    FROM events
+    WHERE topic = ${topic} AND partition = ${partition} AND "offset" >= ${fromOffset}
+    ORDER BY "offset"
+    LIMIT ${limit}`;
+  const quotedTopic = JSON.stringify(topic);
+  return rows.map((row) => {
+    const coordinates = toEventCoordinates(row);
+    const json = eventJson(
+      { ...coordinates, type: row.type, key: row.key, dataJson: row.data, metadataJson: row.metadata },
+      quotedTopic,
+    );
+    return { id: row.id, partition: row.partition, offset: coordinates.offset, type: row.type, json };
+  });
 }

@@ -1,4 +1,5 @@
 import type { EventMetadata, StoredEvent } from "@tributary/protocol";
+import type { DeliveryRow } from "../event-store.js";
 
 /** The columns every event read selects, in the shape of `EventRow`. */
 export const eventColumns = `position, id, topic, "partition", "offset", key, version, type, time, data, metadata`;
@@ -33,4 +34,25 @@ export function toStoredEvent(row: EventRow): StoredEvent {
     data: JSON.parse(row.data) as unknown,
     metadata: JSON.parse(row.metadata) as EventMetadata,
   };
+}
+
+/**
+ * The columns of a delivery read, as a raw row (`DeliveryTuple`): the fields delivery decides on,
+ * then the whole event as JSON text, concatenated by SQLite. `data` and `metadata` are stored as
+ * JSON text and go in unparsed; `json_quote` escapes the strings. Building the text in SQL rather
+ * than in JavaScript means the driver makes five values per row instead of eleven, which is most of
+ * the cost of a read on the event loop.
+ */
+export const deliveryColumns = `id, "partition", "offset", type,
+  '{"id":' || json_quote(id) || ',"topic":' || json_quote(topic) || ',"partition":' || "partition" ||
+  ',"offset":' || "offset" || ',"position":' || position || ',"version":' || coalesce(version, 'null') ||
+  ',"time":' || json_quote(time) || ',"type":' || json_quote(type) || ',"key":' || json_quote(key) ||
+  ',"data":' || data || ',"metadata":' || metadata || '}'`;
+
+/** A raw (array) row as `deliveryColumns` selects it: id, partition, offset, type, JSON text. */
+export type DeliveryTuple = [string, number, number, string, string];
+
+/** A delivery row from its raw row. */
+export function toDeliveryRow(tuple: DeliveryTuple): DeliveryRow {
+  return { id: tuple[0], partition: tuple[1], offset: tuple[2], type: tuple[3], json: tuple[4] };
 }

@@ -3,7 +3,7 @@ import type { Statement } from "better-sqlite3";
 import { canonicalJson } from "../../append/canonical-json.js";
 import type { AppendCommand, AppendGroupOptions, CommitNotice, EventStore } from "../event-store.js";
 import { appendGroupInTransaction } from "./append-group.js";
-import { toStoredEvent } from "./event-row.js";
+import { toDeliveryRow, toStoredEvent } from "./event-row.js";
 import { applyMigrations } from "./migrate.js";
 import { offsetsAt } from "./offsets-at.js";
 import { openDatabase } from "./open-database.js";
@@ -207,6 +207,12 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
     readPartition(topic, partition, fromOffset, limit) {
       return run((prepared) =>
         prepared.readPartition.all(topic, partition, fromOffset, limit).map(toStoredEvent),
+      );
+    },
+
+    readPartitionForDelivery(topic, partition, fromOffset, limit) {
+      return run((prepared) =>
+        prepared.readPartitionForDelivery.all(topic, partition, fromOffset, limit).map(toDeliveryRow),
       );
     },
 

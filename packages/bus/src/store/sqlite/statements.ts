@@ -1,5 +1,5 @@
 import type { Database, Statement } from "better-sqlite3";
-import { type EventRow, eventColumns } from "./event-row.js";
+import { type DeliveryTuple, deliveryColumns, type EventRow, eventColumns } from "./event-row.js";
 
 /** A stored event as the idempotency check needs it: its coordinates and content digest. */
 export interface StoredIdentityRow {
@@ -52,6 +52,8 @@ export interface SqliteStatements {
   updateRetention: Statement<[string, string]>;
 
   readPartition: Statement<[string, number, number, number], EventRow>;
+  /** Raw rows: arrays rather than objects, as there are thousands per catch-up read. */
+  readPartitionForDelivery: Statement<[string, number, number, number], DeliveryTuple>;
   readKey: Statement<[string, string, number, number], EventRow>;
   readKeyAsOf: Statement<[string, string, number, string, number], EventRow>;
   getEvent: Statement<[string], EventRow>;
@@ -103,6 +105,12 @@ export function prepareStatements(db: Database): SqliteStatements {
       `SELECT ${eventColumns} FROM events
        WHERE topic = ? AND "partition" = ? AND "offset" >= ? ORDER BY "offset" LIMIT ?`,
     ),
+    readPartitionForDelivery: db
+      .prepare<[string, number, number, number], DeliveryTuple>(
+        `SELECT ${deliveryColumns} FROM events
+         WHERE topic = ? AND "partition" = ? AND "offset" >= ? ORDER BY "offset" LIMIT ?`,
+      )
+      .raw(true),
     readKey: db.prepare(
       `SELECT ${eventColumns} FROM events
        WHERE topic = ? AND key = ? AND version >= ? ORDER BY version LIMIT ?`,

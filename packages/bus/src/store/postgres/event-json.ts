@@ -1,0 +1,33 @@
+/** The fields of a stored event that `eventJson` writes, in the order `StoredEvent` declares them. */
+export interface EventJsonFields {
+  id: string;
+  topic: string;
+  partition: number;
+  offset: number;
+  position: number;
+  version: number | null;
+  time: string;
+  type: string;
+  key: string | null;
+  /** `data` as valid JSON text, exactly as the store holds it. */
+  dataJson: string;
+  /** `metadata` as valid JSON text of an object, exactly as the store holds it. */
+  metadataJson: string;
+}
+
+/**
+ * The JSON text of a stored event, by concatenation: the same field order as `JSON.stringify` of the
+ * `StoredEvent` that the adapters' `toStoredEvent` builds (id, topic, partition, offset, position,
+ * version, time, type, key, data, metadata), with `data` and `metadata` spliced in unparsed. Strings
+ * go through `JSON.stringify` for escaping; the numbers are integers, which print the same either
+ * way. `quotedTopic` may be given when many events of one topic are written, to escape it once.
+ */
+export function eventJson(fields: EventJsonFields, quotedTopic = JSON.stringify(fields.topic)): string {
+  const key = fields.key === null ? "null" : JSON.stringify(fields.key);
+  return (
+    `{"id":${JSON.stringify(fields.id)},"topic":${quotedTopic},"partition":${fields.partition}` +
+    `,"offset":${fields.offset},"position":${fields.position},"version":${fields.version}` +
+    `,"time":${JSON.stringify(fields.time)},"type":${JSON.stringify(fields.type)},"key":${key}` +
+    `,"data":${fields.dataJson},"metadata":${fields.metadataJson}}`
+  );
+}
