@@ -38,16 +38,16 @@ export function toStoredEvent(row: EventRow): StoredEvent {
 
 /**
  * The columns of a delivery read, as a raw row (`DeliveryTuple`): the fields delivery decides on,
- * then the whole event as JSON text, concatenated by SQLite. `data` and `metadata` are stored as
- * JSON text and go in unparsed; `json_quote` escapes the strings. Building the text in SQL rather
- * than in JavaScript means the driver makes five values per row instead of eleven, which is most of
- * the cost of a read on the event loop.
+ * then the whole event as JSON text, built by SQLite. `data` and `metadata` are stored as JSON text
+ * and go in unparsed; `json_quote` escapes the strings. Building the text in SQL rather than in
+ * JavaScript means the driver makes five values per row instead of eleven, which is most of the
+ * cost of a read on the event loop; one `format()` makes it in one buffer, where a chain of `||`
+ * would copy it once per piece.
  */
-export const deliveryColumns = `id, "partition", "offset", type,
-  '{"id":' || json_quote(id) || ',"topic":' || json_quote(topic) || ',"partition":' || "partition" ||
-  ',"offset":' || "offset" || ',"position":' || position || ',"version":' || coalesce(version, 'null') ||
-  ',"time":' || json_quote(time) || ',"type":' || json_quote(type) || ',"key":' || json_quote(key) ||
-  ',"data":' || data || ',"metadata":' || metadata || '}'`;
+export const deliveryColumns = `id, "partition", "offset", type, format(
+  '{"id":%s,"topic":%s,"partition":%d,"offset":%d,"position":%d,"version":%s,"time":%s,"type":%s,"key":%s,"data":%s,"metadata":%s}',
+  json_quote(id), json_quote(topic), "partition", "offset", position, coalesce(version, 'null'),
+  json_quote(time), json_quote(type), json_quote(key), data, metadata)`;
 
 /** A raw (array) row as `deliveryColumns` selects it: id, partition, offset, type, JSON text. */
 export type DeliveryTuple = [string, number, number, string, string];

@@ -37,6 +37,7 @@ export function describeDeliveryReadConformance(context: ConformanceContext): vo
         {
           name: "Zoë Ångström 🚀 名前",
           quote: 'she said "hi"\\ \n\t\u0001\u2028',
+          percent: "100% %s %d %%",
           nested: { list: [1, -2.5, 1e-7, 12345678901234, true, false, null, { deep: [[]] }], empty: {} },
           big: 12345678901234567000, // beyond 2^53: stored as the nearest double
           max: Number.MAX_SAFE_INTEGER,
@@ -58,7 +59,7 @@ export function describeDeliveryReadConformance(context: ConformanceContext): vo
       };
       const events = payloads.map((data, index) =>
         prepareEvent("users", {
-          id: `evt-"${index}"\\ü`,
+          id: `evt-"${index}"\\ü%s`,
           type: `User"Payload"\t${index}`,
           ...(index % 2 === 0 ? { key: `user-"ü"\n${index}` } : {}),
           data,
