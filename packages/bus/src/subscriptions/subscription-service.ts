@@ -162,7 +162,7 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
   const cache = new EventCache();
   const readerFor = (topic: string) => (partition: number, from: number, limit: number) =>
     cache.read(topic, partition, from, limit, (offset, count) =>
-      store.readPartition(topic, partition, offset, count),
+      store.readPartitionForDelivery(topic, partition, offset, count),
     );
 
   const service: Subscriptions = {
@@ -227,14 +227,22 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
           wakeup.cancel();
           throw error;
         }
-        if (result.events.length > 0) {
-          options.observer?.delivered(name, result.events.length, result.redelivered);
+        if (result.eventsJson.length > 0) {
+          options.observer?.delivered(name, result.eventsJson.length, result.redelivered);
         }
         if (result.deadLettered > 0) options.observer?.deadLettered(name, result.deadLettered);
         const remaining = deadline - Date.now();
-        if (result.events.length > 0 || remaining <= 0 || waitsEnded || request.signal?.aborted) {
+        if (result.eventsJson.length > 0 || remaining <= 0 || waitsEnded || request.signal?.aborted) {
           wakeup.cancel();
-          return { events: result.events, eventsJson: result.eventsJson, partitions: result.partitions };
+          // Objects only for callers that read them (push, SSE): the pull route sends the JSON.
+          const { eventsJson, partitions } = result;
+          return {
+            get events() {
+              return result.events;
+            },
+            eventsJson,
+            partitions,
+          };
         }
         const abort = () => wakeup.cancel();
         request.signal?.addEventListener("abort", abort, { once: true });
