@@ -23,7 +23,13 @@ function partitionOf(count: number) {
     calls,
     load: async (from: number, limit: number) => {
       calls.push([from, limit]);
-      return events.slice(from, from + limit);
+      return events.slice(from, from + limit).map((event) => ({
+        id: event.id,
+        partition: event.partition,
+        offset: event.offset,
+        type: event.type,
+        json: JSON.stringify(event),
+      }));
     },
   };
 }

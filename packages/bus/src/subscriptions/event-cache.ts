@@ -10,9 +10,8 @@ export class CachedEvent {
   readonly row: DeliveryRow;
   #event: StoredEvent | undefined;
 
-  constructor(row: DeliveryRow, event?: StoredEvent) {
+  constructor(row: DeliveryRow) {
     this.row = row;
-    this.#event = event;
   }
 
   /** The event as JSON text, in the shape of `JSON.stringify` of the stored event. */
@@ -27,15 +26,8 @@ export class CachedEvent {
   }
 }
 
-/**
- * Reads events of one partition from the store, in offset order from `from`, at most `limit`:
- * delivery rows (`readPartitionForDelivery`, JSON passed through), or stored events, which the cache
- * then serializes itself.
- */
-export type PartitionLoader = (
-  from: number,
-  limit: number,
-) => Promise<readonly (DeliveryRow | StoredEvent)[]>;
+/** Reads delivery rows of one partition (`readPartitionForDelivery`), in offset order from `from`. */
+export type PartitionLoader = (from: number, limit: number) => Promise<readonly DeliveryRow[]>;
 
 interface Window {
   /** Offset of `events[0]`. */
@@ -141,8 +133,6 @@ export class EventCache {
   }
 }
 
-function toCached(source: DeliveryRow | StoredEvent): CachedEvent {
-  if ("json" in source) return new CachedEvent(source);
-  const { id, partition, offset, type } = source;
-  return new CachedEvent({ id, partition, offset, type, json: JSON.stringify(source) }, source);
+function toCached(row: DeliveryRow): CachedEvent {
+  return new CachedEvent(row);
 }
