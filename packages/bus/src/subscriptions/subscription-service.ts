@@ -148,6 +148,8 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
   const wakeups = new Wakeups(store);
   /** When instances left, per `name\0consumer`: polls of theirs already waiting then end empty. */
   const leftAt = new Map<string, number>();
+  /** The topic of each subscription polled lately, by name. */
+  const topicOf = new Map<string, string>();
   let waitsEnded = false;
 
   async function get(name: string): Promise<SubscriptionInfo> {
@@ -187,6 +189,7 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
 
     async delete(name) {
       assertSubscriptionName(name);
+      topicOf.delete(name);
       if (!(await store.subscriptions.delete(name))) {
         throw new TributaryError("subscription-not-found", { details: { subscription: name } });
       }
@@ -206,8 +209,13 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
     async poll(name, request) {
       assertSubscriptionName(name);
       assertConsumer(request.consumer);
-      const subscription = await get(name);
-      const read = readerFor(subscription.topic);
+      // Topics of subscriptions never change in place (a PUT with another topic is refused), so the
+      // topic is looked up once; the transaction's own copy of the definition is what reads use.
+      let topic = topicOf.get(name);
+      if (topic === undefined) {
+        topic = (await get(name)).topic;
+        topicOf.set(name, topic);
+      }
       const startedAt = Date.now();
       const deadline = startedAt + request.waitMs;
       const leftKey = `${name}\u0000${request.consumer}`;
@@ -217,12 +225,15 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
         if ((leftAt.get(leftKey) ?? Number.NEGATIVE_INFINITY) >= startedAt) {
           return { events: [], eventsJson: [], partitions: [] };
         }
-        const wakeup = wakeups.arm(subscription.topic, name);
+        const wakeup = wakeups.arm(topic, name);
         let result: Awaited<ReturnType<typeof pollOnce>>["result"];
         try {
-          result = await store.subscriptions.transact(name, (state) =>
-            pollOnce(state, request.consumer, request.max, read),
-          );
+          result = await store.subscriptions.transact(name, (state) => {
+            // Deleted and created again on another topic: follow it from the next wait on.
+            topic = state.subscription.topic;
+            topicOf.set(name, topic);
+            return pollOnce(state, request.consumer, request.max, readerFor(topic));
+          });
         } catch (error) {
           wakeup.cancel();
           throw error;
@@ -315,10 +326,9 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
     async heartbeat(name, consumer) {
       assertSubscriptionName(name);
       assertConsumer(consumer);
-      const subscription = await get(name);
       // A heartbeat is a poll that takes no events: it renews the lease and rebalances.
       const result = await store.subscriptions.transact(name, (state) =>
-        pollOnce(state, consumer, 0, readerFor(subscription.topic)),
+        pollOnce(state, consumer, 0, readerFor(state.subscription.topic)),
       );
       return { partitions: result.partitions };
     },
