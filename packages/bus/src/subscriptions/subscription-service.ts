@@ -137,7 +137,7 @@ function heldDeliveries(state: SubscriptionState, consumer: string, ids: string[
   return byPartition;
 }
 
-/** A live consumer's heartbeat, unless the consumer is unknown or expired (then it must poll). */
+/** The consumer's row renewed for another `leaseMs`: an ack or nack is a sign of life too. */
 function heartbeatOf(state: SubscriptionState, consumer: string) {
   return { id: consumer, expiresAt: state.now + state.subscription.leaseMs };
 }

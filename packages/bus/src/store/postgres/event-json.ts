@@ -1,19 +1,10 @@
-/** The fields of a stored event that `eventJson` writes, in the order `StoredEvent` declares them. */
-export interface EventJsonFields {
-  id: string;
-  topic: string;
-  partition: number;
-  offset: number;
-  position: number;
-  version: number | null;
-  time: string;
-  type: string;
-  key: string | null;
-  /** `data` as valid JSON text, exactly as the store holds it. */
+import type { StoredEvent } from "@tributary/protocol";
+
+/** A stored event with `data` and `metadata` as the JSON text the store holds, unparsed. */
+export type EventJsonFields = Omit<StoredEvent, "data" | "metadata"> & {
   dataJson: string;
-  /** `metadata` as valid JSON text of an object, exactly as the store holds it. */
   metadataJson: string;
-}
+};
 
 /**
  * The JSON text of a stored event, by concatenation: the same field order as `JSON.stringify` of the
