@@ -12,10 +12,12 @@ import {
   TributaryError,
 } from "@tributary/protocol";
 import type { EventStore } from "../store/event-store.js";
+import { type AckRequest, acknowledgeAll, heartbeatOf, heldDeliveries } from "./acknowledgements.js";
 import { EventCache } from "./event-cache.js";
-import { acknowledge, failDeliveries, releaseOutstanding } from "./partition-state.js";
+import { failDeliveries, releaseOutstanding } from "./partition-state.js";
 import { pollOnce } from "./poll-once.js";
 import { resetPartitions, startOffsets } from "./positions.js";
+import { createRequestCombiner } from "./request-combiner.js";
 import { buildStatus } from "./status.js";
 import { mergeSubscription, normalizeSubscription } from "./subscription-settings.js";
 import type { DeadLetterRecord, PartitionState, SubscriptionState } from "./subscription-store.js";
@@ -106,42 +108,6 @@ function assertConsumer(consumer: string): void {
   }
 }
 
-function notHeld(ids: string[]): TributaryError {
-  return new TributaryError("delivery-not-held", {
-    message: `${ids.length} of the events are not in flight to this consumer`,
-    details: { ids: ids.slice(0, 100) },
-  });
-}
-
-/**
- * Finds the pending deliveries named by `ids` among the partitions `consumer` owns. Throws
- * `delivery-not-held` (naming the others) unless every id is found.
- */
-function heldDeliveries(state: SubscriptionState, consumer: string, ids: string[]): Map<number, Set<string>> {
-  const wanted = new Set(ids);
-  const byPartition = new Map<number, Set<string>>();
-  for (const partition of state.partitions) {
-    if (partition.owner !== consumer) continue;
-    for (const entry of partition.pending) {
-      if (!wanted.has(entry.id)) continue;
-      wanted.delete(entry.id);
-      let set = byPartition.get(partition.partition);
-      if (set === undefined) {
-        set = new Set();
-        byPartition.set(partition.partition, set);
-      }
-      set.add(entry.id);
-    }
-  }
-  if (wanted.size > 0) throw notHeld([...wanted]);
-  return byPartition;
-}
-
-/** The consumer's row renewed for another `leaseMs`: an ack or nack is a sign of life too. */
-function heartbeatOf(state: SubscriptionState, consumer: string) {
-  return { id: consumer, expiresAt: state.now + state.subscription.leaseMs };
-}
-
 /** Creates the subscription core over a migrated store. */
 export function createSubscriptions(options: SubscriptionsOptions): Subscriptions {
   const { store, topics } = options;
@@ -151,6 +117,13 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
   /** The topic of each subscription polled lately, by name. */
   const topicOf = new Map<string, string>();
   let waitsEnded = false;
+  /**
+   * Acks of one subscription that queue up while one of its transactions runs go as one
+   * transaction, each checked on its own: a consumer acking per partition sends several at once.
+   */
+  const acks = createRequestCombiner<AckRequest, number>((name, requests) =>
+    store.subscriptions.transact(name, (state) => acknowledgeAll(state, requests)),
+  );
 
   async function get(name: string): Promise<SubscriptionInfo> {
     assertSubscriptionName(name);
@@ -269,20 +242,7 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
       assertSubscriptionName(name);
       assertConsumer(consumer);
       const unique = [...new Set(ids)];
-      const acked = await store.subscriptions.transact(name, (state) => {
-        const held = heldDeliveries(state, consumer, unique);
-        const partitions = state.partitions
-          .filter((partition) => held.has(partition.partition))
-          .map((partition) => acknowledge(partition, held.get(partition.partition) as Set<string>));
-        return {
-          result: unique.length,
-          partitions,
-          upsertConsumers: [heartbeatOf(state, consumer)],
-          mayLoseOnCrash: true,
-          // A finished batch lets the partition's next one go, maybe to a poll waiting elsewhere.
-          announce: partitions.some((partition) => partition.ackDeadline === 0),
-        };
-      });
+      const acked = await acks.submit(name, { consumer, ids: unique });
       wakeups.changed(name);
       return { acked };
     },

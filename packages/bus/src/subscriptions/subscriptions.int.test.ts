@@ -98,6 +98,47 @@ describe.each(storeKinds)("subscriptions over HTTP on %s", (kind) => {
     expect((await poll("order", "c1")).events).toHaveLength(0);
   });
 
+  it("applies acks sent together each on its own, failing only the one that names an event not held", async () => {
+    // Given 40 events in flight to c1 on 4 partitions, and c2 polling too
+    await appendUsers("users-acks", 40);
+    await put("acks", { topic: "users-acks", start: "earliest" });
+    const polled = await poll("acks", "c1");
+    expect(polled.events).toHaveLength(40);
+    const byPartition = [0, 1, 2, 3].map((p) => polled.events.filter((event) => event.partition === p));
+    // When c1 acks each partition's batch in its own request, all at once, while c2 acks one of
+    // them and a fifth request names an unknown id along with one of c1's events
+    const [p0, p1, p2, p3] = byPartition as [
+      DeliveredEvent[],
+      DeliveredEvent[],
+      DeliveredEvent[],
+      DeliveredEvent[],
+    ];
+    const responses = await Promise.all([
+      post("acks", "ack", { consumer: "c1", events: p0.map((e) => e.id) }),
+      post("acks", "ack", { consumer: "c2", events: p1.map((e) => e.id) }),
+      post("acks", "ack", { consumer: "c1", events: [...p2.map((e) => e.id), "no-such-event"] }),
+      post("acks", "ack", { consumer: "c1", events: p1.map((e) => e.id) }),
+      post("acks", "ack", { consumer: "c1", events: p3.map((e) => e.id) }),
+    ]);
+    // Then the valid ones succeed, the two others fail alone with delivery-not-held
+    expect(responses.map((response) => response.statusCode)).toEqual([200, 409, 409, 200, 200]);
+    expect(responses[1]?.json()).toMatchObject({ code: "delivery-not-held" });
+    expect(responses[2]?.json()).toMatchObject({
+      code: "delivery-not-held",
+      ids: ["no-such-event"],
+    });
+    // And partition 2 is still in flight, untouched by the failed request, while the others moved on
+    const after = await status("acks");
+    const checkpoints = after.partitions.map((p) => p.checkpoint);
+    const heads = after.partitions.map((p) => p.head);
+    expect(checkpoints[2]).toBe(0);
+    expect(after.partitions[2]?.inFlight).toBe(p2.length);
+    for (const p of [0, 1, 3]) expect(checkpoints[p]).toBe(heads[p]);
+    // When the rest is acknowledged properly, nothing is left
+    await ack("acks", "c1", p2);
+    expect((await status("acks")).lag).toBe(0);
+  });
+
   it("passes over filtered-out types while moving the checkpoint", async () => {
     await appendUsers("users-filter", 10, "UserCreated");
     await appendUsers("users-filter", 10, "UserRenamed");
