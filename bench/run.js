@@ -77,6 +77,7 @@ async function main() {
           result.subscriptions = await runSubscriptionSuite(kind, location, {
             progress,
             only: subscriptionScenarios,
+            cpuProfileDir,
           });
         } finally {
           unregister();

@@ -16,8 +16,11 @@ export const subscriptionPlan = {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Set by `runSubscriptionSuite`: where each bus writes a CPU profile, when profiling. */
+let busOptions = {};
+
 async function withBus(storeUrl, use) {
-  const bus = await startBus({ storeUrl });
+  const bus = await startBus({ storeUrl, ...busOptions });
   const client = createHttpClient(bus.url, { maxSockets: 128 });
   let result;
   try {
@@ -269,7 +272,8 @@ async function measureCatchUp(storeUrl, progress, kind) {
 }
 
 /** Every subscription scenario on one store kind; `location` comes from the store suite. */
-export async function runSubscriptionSuite(kind, location, { progress, only }) {
+export async function runSubscriptionSuite(kind, location, { progress, only, cpuProfileDir }) {
+  busOptions = cpuProfileDir ? { cpuProfileDir } : {};
   const results = { kind };
   const wants = (name) => only === undefined || only.includes(name);
   if (wants("fanout")) {

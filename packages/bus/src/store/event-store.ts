@@ -75,17 +75,22 @@ export interface CommitNotice {
 
 /**
  * An event as delivery reads it: the fields that delivery decides on, as values, and the whole event
- * as JSON text. The text has the shape and field order of `JSON.stringify` of the `StoredEvent` that
- * `readPartition` returns, with `data` and `metadata` spliced in as the store holds them, so that
- * delivering an event never parses and re-serializes its payload.
+ * as UTF-8 JSON text. The text has the shape and field order of `JSON.stringify` of the
+ * `StoredEvent` that `readPartition` returns, with `data` and `metadata` spliced in as the store
+ * holds them, so that delivering an event never parses and re-serializes its payload.
  */
 export interface DeliveryRow {
   id: string;
   partition: number;
   offset: number;
   type: string;
-  /** `JSON.parse(json)` deep-equals the `StoredEvent` of the same offset. */
-  json: string;
+  /**
+   * The event's JSON text without its closing `}`, so that a delivery appends its own fields
+   * (`"attempt"`) and closes the object without copying the text: `JSON.parse(`${openJson}}`)`
+   * deep-equals the `StoredEvent` of the same offset. Bytes, not a string: a poll's response is
+   * these buffers put together, with no string building or UTF-8 encoding per event.
+   */
+  openJson: Buffer;
 }
 
 export interface ReadKeyOptions {

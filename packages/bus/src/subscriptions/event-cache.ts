@@ -16,12 +16,12 @@ export class CachedEvent {
 
   /** The event as JSON text, in the shape of `JSON.stringify` of the stored event. */
   get json(): string {
-    return this.row.json;
+    return `${this.row.openJson.toString()}}`;
   }
 
   /** The event as an object, parsed once and shared: callers must not modify it. */
   get event(): StoredEvent {
-    this.#event ??= JSON.parse(this.row.json) as StoredEvent;
+    this.#event ??= JSON.parse(this.json) as StoredEvent;
     return this.#event;
   }
 }

@@ -24,8 +24,8 @@ export interface PollResult {
    * process): the HTTP pull path sends `eventsJson` and never builds them.
    */
   readonly events: DeliveredEvent[];
-  /** Each delivered event as JSON text with its attempt, from the store's text with no parsing. */
-  eventsJson: string[];
+  /** Each delivered event as UTF-8 JSON with its attempt, from the store's text, never parsed. */
+  eventsJson: DeliveredJson[];
   /** The partitions leased to the consumer after this poll. */
   partitions: number[];
   /** Leased partitions with no batch in flight and nothing to deliver: a commit to one is news. */
@@ -97,7 +97,7 @@ export async function pollOnce(
   const reads = await Promise.all(order.map((partition) => readForDelivery(partition, perPartition, read)));
 
   const deliveries: Delivery[] = [];
-  const eventsJson: string[] = [];
+  const eventsJson: DeliveredJson[] = [];
   const waitingForEvents: number[] = [];
   let redelivered = 0;
   order.forEach((partition, index) => {
@@ -176,9 +176,22 @@ async function readForDelivery(
   return { pendingEvents, fresh };
 }
 
-/** A cached event's JSON with the delivery's attempt number added (one string copy, no serializing). */
-function withAttempt(cached: CachedEvent, attempt: number): string {
-  return `${cached.json.slice(0, -1)},"attempt":${attempt}}`;
+/**
+ * A delivered event's JSON in two pieces that are sent one after the other: the stored event's open
+ * JSON, shared by every subscription that delivers it, and `,"attempt":N}`.
+ */
+export type DeliveredJson = readonly [event: Buffer, attemptAndEnd: Buffer];
+
+/** `,"attempt":N}` for the attempts seen so far: most deliveries are first or early attempts. */
+const attemptEnds: Buffer[] = [];
+
+function withAttempt(cached: CachedEvent, attempt: number): DeliveredJson {
+  let end = attemptEnds[attempt];
+  if (end === undefined) {
+    end = Buffer.from(`,"attempt":${attempt}}`);
+    if (attempt < 1024) attemptEnds[attempt] = end;
+  }
+  return [cached.row.openJson, end];
 }
 
 function deliverFrom(

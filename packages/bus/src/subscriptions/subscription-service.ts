@@ -15,7 +15,7 @@ import type { EventStore } from "../store/event-store.js";
 import { type AckRequest, acknowledgeAll, heartbeatOf, heldDeliveries } from "./acknowledgements.js";
 import { EventCache } from "./event-cache.js";
 import { failDeliveries, releaseOutstanding } from "./partition-state.js";
-import { pollOnce } from "./poll-once.js";
+import { type DeliveredJson, pollOnce } from "./poll-once.js";
 import { resetPartitions, startOffsets } from "./positions.js";
 import { createRequestCombiner } from "./request-combiner.js";
 import { buildStatus } from "./status.js";
@@ -61,9 +61,9 @@ export interface Subscriptions {
   status(name: string): Promise<SubscriptionStatus>;
   /**
    * Delivers events of the partitions leased to `consumer`; long-polls up to `waitMs` for some.
-   * `eventsJson` holds each event as JSON text (with its attempt), ready to send.
+   * `eventsJson` holds each event as UTF-8 JSON (with its attempt), ready to send.
    */
-  poll(name: string, request: PollRequest): Promise<PollResponse & { eventsJson: string[] }>;
+  poll(name: string, request: PollRequest): Promise<PollResponse & { eventsJson: DeliveredJson[] }>;
   ack(name: string, consumer: string, ids: string[]): Promise<{ acked: number }>;
   nack(
     name: string,

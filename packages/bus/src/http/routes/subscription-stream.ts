@@ -58,7 +58,8 @@ async function replaySince(
       for (const row of rows) {
         offset = row.offset + 1;
         token.set(partition, offset);
-        if (types === undefined || types.has(row.type)) await write(response, frame(token, row.json));
+        if (types === undefined || types.has(row.type))
+          await write(response, frame(token, `${row.openJson.toString()}}`));
       }
     }
   }

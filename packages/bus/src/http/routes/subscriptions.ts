@@ -1,6 +1,7 @@
 import type { ResetTarget, SubscriptionSettings } from "@tributary/protocol";
 import type { FastifyInstance } from "fastify";
 import type { Bus } from "../../bus.js";
+import type { DeliveredJson } from "../../subscriptions/poll-once.js";
 import { requireJsonBody } from "../require-json-body.js";
 import {
   ackBody,
@@ -14,6 +15,23 @@ import {
 } from "./subscription-schemas.js";
 
 type Named = { Params: { name: string } };
+
+const eventsStart = Buffer.from('{"events":[');
+const comma = Buffer.from(",");
+
+/**
+ * The poll's response, put together from each event's stored JSON, which is serialized once for
+ * every subscription that delivers it, and copied once here.
+ */
+function pollResponseBody(polled: { eventsJson: DeliveredJson[]; partitions: number[] }): Buffer {
+  const parts: Buffer[] = [eventsStart];
+  polled.eventsJson.forEach(([event, attemptAndEnd], index) => {
+    if (index > 0) parts.push(comma);
+    parts.push(event, attemptAndEnd);
+  });
+  parts.push(Buffer.from(`],"partitions":${JSON.stringify(polled.partitions)}}`));
+  return Buffer.concat(parts);
+}
 
 /**
  * Subscriptions (docs/subscriptions.md): definitions and status, pull delivery (poll, ack, nack,
@@ -60,12 +78,7 @@ export function subscriptionRoutes(app: FastifyInstance, bus: Bus): void {
           waitMs: request.body.wait,
           signal: gone.signal,
         });
-        // Assembled from each event's JSON, serialized once for every subscription that delivers it.
-        return reply
-          .type("application/json; charset=utf-8")
-          .send(
-            `{"events":[${polled.eventsJson.join(",")}],"partitions":${JSON.stringify(polled.partitions)}}`,
-          );
+        return reply.type("application/json; charset=utf-8").send(pollResponseBody(polled));
       } finally {
         reply.raw.off("close", onClose);
       }

@@ -1,7 +1,7 @@
 import type { StoredEvent } from "@tributary/protocol";
 import type { ISql } from "postgres";
 import type { DeliveryRow } from "../event-store.js";
-import { eventJson } from "./event-json.js";
+import { openEventJson } from "./event-json.js";
 import { type EventRow, toEventCoordinates, toStoredEvent } from "./event-row.js";
 
 /**
@@ -53,10 +53,16 @@ export async function readPartitionForDelivery(
   const quotedTopic = JSON.stringify(topic);
   return rows.map((row) => {
     const coordinates = toEventCoordinates(row);
-    const json = eventJson(
+    const json = openEventJson(
       { ...coordinates, type: row.type, key: row.key, dataJson: row.data, metadataJson: row.metadata },
       quotedTopic,
     );
-    return { id: row.id, partition: row.partition, offset: coordinates.offset, type: row.type, json };
+    return {
+      id: row.id,
+      partition: row.partition,
+      offset: coordinates.offset,
+      type: row.type,
+      openJson: Buffer.from(json),
+    };
   });
 }

@@ -44,15 +44,18 @@ export function toStoredEvent(row: EventRow): StoredEvent {
  * cost of a read on the event loop; one `format()` makes it in one buffer, where a chain of `||`
  * would copy it once per piece.
  */
-export const deliveryColumns = `id, "partition", "offset", type, format(
-  '{"id":%s,"topic":%s,"partition":%d,"offset":%d,"position":%d,"version":%s,"time":%s,"type":%s,"key":%s,"data":%s,"metadata":%s}',
+export const deliveryColumns = `id, "partition", "offset", type, CAST(format(
+  '{"id":%s,"topic":%s,"partition":%d,"offset":%d,"position":%d,"version":%s,"time":%s,"type":%s,"key":%s,"data":%s,"metadata":%s',
   json_quote(id), json_quote(topic), "partition", "offset", position, coalesce(version, 'null'),
-  json_quote(time), json_quote(type), json_quote(key), data, metadata)`;
+  json_quote(time), json_quote(type), json_quote(key), data, metadata) AS BLOB)`;
 
-/** A raw (array) row as `deliveryColumns` selects it: id, partition, offset, type, JSON text. */
-export type DeliveryTuple = [string, number, number, string, string];
+/**
+ * A raw (array) row as `deliveryColumns` selects it: id, partition, offset, type, and the open JSON
+ * text as a blob, which the driver hands over as a Buffer without decoding it.
+ */
+export type DeliveryTuple = [string, number, number, string, Buffer];
 
 /** A delivery row from its raw row. */
 export function toDeliveryRow(tuple: DeliveryTuple): DeliveryRow {
-  return { id: tuple[0], partition: tuple[1], offset: tuple[2], type: tuple[3], json: tuple[4] };
+  return { id: tuple[0], partition: tuple[1], offset: tuple[2], type: tuple[3], openJson: tuple[4] };
 }
