@@ -47,6 +47,7 @@ function withRequired(schema: Schema, required: string[]): Schema {
 
 /** An organization event with nested objects, arrays and a tuple, for the structural cases. */
 const organizationCreated: Schema = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
   type: "object",
   properties: {
     organizationId: { type: "string" },
@@ -993,30 +994,50 @@ describe("findIncompatibilities", () => {
   });
 
   describe("tuples", () => {
+    const draft2020 = "https://json-schema.org/draft/2020-12/schema";
+
     it("reads a draft-07 items array as the 2020-12 prefixItems", () => {
-      const draft7 = {
+      const draft7Tuple = {
         type: "array",
         items: [{ type: "string" }, { type: "integer" }],
         additionalItems: false,
       };
-      const draft2020 = {
+      const draft2020Tuple = {
+        $schema: draft2020,
         type: "array",
         prefixItems: [{ type: "string" }, { type: "integer" }],
         items: false,
       };
-      expect(kinds(draft2020, draft7)).toEqual([]);
-      expect(kinds(draft7, draft2020)).toEqual([]);
+      expect(kinds(draft2020Tuple, draft7Tuple)).toEqual([]);
+      expect(kinds(draft7Tuple, draft2020Tuple)).toEqual([]);
+    });
+
+    it("ignores prefixItems outside draft 2020-12, as the registry's validator does", () => {
+      // Given a writer without $schema (draft 7), where prefixItems is not a keyword
+      const writer = { type: "array", prefixItems: [{ type: "string" }] };
+
+      // When a 2020-12 reader enforces the same prefixItems
+      const reader = { ...writer, $schema: draft2020 };
+
+      // Then the writer's arrays may hold anything first, and only the 2020-12 reader minds
+      expect(kinds(reader, writer)).toEqual(["item-added-to-open-tuple /prefixItems/0"]);
+      expect(kinds(writer, reader)).toEqual([]);
     });
 
     it("compares tuple positions one by one", () => {
-      const writer = { type: "array", prefixItems: [{ type: "string" }, { type: "number" }], items: false };
-      const reader = { type: "array", prefixItems: [{ type: "string" }, { type: "integer" }], items: false };
+      const writer = {
+        $schema: draft2020,
+        type: "array",
+        prefixItems: [{ type: "string" }, { type: "number" }],
+        items: false,
+      };
+      const reader = { ...writer, prefixItems: [{ type: "string" }, { type: "integer" }] };
       expect(kinds(reader, writer)).toEqual(["type-narrowed /prefixItems/1"]);
     });
 
     it("rejects a writer tuple longer than a closed reader tuple", () => {
       const writer = { type: "array", items: { type: "number" } };
-      const reader = { type: "array", prefixItems: [{ type: "number" }], items: false };
+      const reader = { $schema: draft2020, type: "array", prefixItems: [{ type: "number" }], items: false };
       expect(kinds(reader, writer)).toEqual(["item-removed-from-closed-tuple /items"]);
       expect(kinds(reader, { ...writer, maxItems: 1 })).toEqual([]);
     });
@@ -1206,8 +1227,11 @@ describe("soundness against a validator", () => {
     return result;
   }
 
+  /** A document root: Ajv2020 validates, so the checker must read the schemas as 2020-12 too. */
   const withShared = (root: unknown, shared: unknown): JsonSchema =>
-    (typeof root === "object" && root !== null ? { ...root, $defs: { shared } } : root) as JsonSchema;
+    (typeof root === "object" && root !== null
+      ? { ...root, $schema: "https://json-schema.org/draft/2020-12/schema", $defs: { shared } }
+      : root) as JsonSchema;
 
   it("never calls two schemas compatible when a value tells them apart", () => {
     // Given random writers, readers that are mostly variations of them, and random values

@@ -45,8 +45,8 @@ export function checkArrays(
   w: SchemaNode,
   wObj: SchemaObject,
 ): void {
-  const readerLayout = arrayLayout(rObj);
-  const writerLayout = arrayLayout(wObj);
+  const readerLayout = arrayLayout(rObj, r.root);
+  const writerLayout = arrayLayout(wObj, w.root);
   const writerTail = positionNode(w, wObj, writerLayout, undefined);
   let writerMax = typeof wObj.maxItems === "number" ? wObj.maxItems : Number.POSITIVE_INFINITY;
   if (isFalse(writerTail)) writerMax = Math.min(writerMax, writerLayout.prefix.length);

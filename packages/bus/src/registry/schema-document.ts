@@ -157,6 +157,14 @@ export function lookupReference(
   return { schema: value, path };
 }
 
+/**
+ * Whether `prefixItems` is a keyword in a document: only in draft 2020-12, named by `$schema`. A
+ * document without `$schema` is draft 7, as for the registry's validator, which ignores it there.
+ */
+export function prefixItemsApply(root: unknown): boolean {
+  return isSchemaObject(root) && typeof root.$schema === "string" && root.$schema.includes("2020-12");
+}
+
 /** Whether a schema object is a `$ref` with constraint keywords beside it (applied together since 2019-09). */
 export function hasReferenceSiblings(schema: SchemaObject): boolean {
   return constraintKeys(schema).some((key) => key !== "$ref");

@@ -5,6 +5,7 @@ import {
   isSchemaObject,
   jsonEqual,
   lookupReference,
+  prefixItemsApply,
   resolveNode,
   type SchemaNode,
 } from "./schema-document.js";
@@ -70,6 +71,8 @@ function keywordsEqual(key: string, a: SchemaNode, b: SchemaNode, memo: Equality
   }
   if (schemaKeywords.has(key))
     return schemasEqual(childNode(a, a.label, key), childNode(b, b.label, key), memo);
+  // The same prefixItems mean nothing alike in a 2020-12 document and in an earlier one.
+  if (key === "prefixItems" && prefixItemsApply(a.root) !== prefixItemsApply(b.root)) return false;
   if (schemaListKeywords.has(key) || (key === "items" && Array.isArray(left))) {
     return (
       Array.isArray(left) &&

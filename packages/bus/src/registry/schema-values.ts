@@ -3,6 +3,7 @@ import {
   isSchemaObject,
   jsonEqual,
   lookupReference,
+  prefixItemsApply,
   propertyLabel,
   resolveNode,
   type SchemaNode,
@@ -216,7 +217,7 @@ function checkArray(
   ) {
     return verdict("rejected", "uniqueItems", node);
   }
-  const layout = arrayLayout(schema);
+  const layout = arrayLayout(schema, node.root);
   return all(
     value.map((item, index) => () => {
       const label = `${node.label}[${index}]`;
@@ -268,20 +269,23 @@ function checkCombinators(
 }
 
 /**
- * Where an array schema keeps its tuple positions (`prefixItems`, or an `items` array before
- * 2020-12) and which keyword holds the schema of the items after them (`items` or `additionalItems`).
+ * Where an array schema keeps its tuple positions (`prefixItems` in 2020-12, an `items` array
+ * before) and which keyword holds the schema of the items after them (`items` or `additionalItems`).
  */
-export function arrayLayout(schema: SchemaObject): {
+export function arrayLayout(
+  schema: SchemaObject,
+  root: unknown,
+): {
   prefix: unknown[];
   prefixKey: "prefixItems" | "items";
   tailKey: "items" | "additionalItems";
 } {
-  if (Array.isArray(schema.prefixItems)) {
+  if (Array.isArray(schema.prefixItems) && prefixItemsApply(root)) {
     return { prefix: schema.prefixItems, prefixKey: "prefixItems", tailKey: "items" };
   }
   if (Array.isArray(schema.items))
     return { prefix: schema.items, prefixKey: "items", tailKey: "additionalItems" };
-  return { prefix: [], prefixKey: "prefixItems", tailKey: "items" };
+  return { prefix: [], prefixKey: prefixItemsApply(root) ? "prefixItems" : "items", tailKey: "items" };
 }
 
 const maxEnumeratedIntegers = 64;
