@@ -14,8 +14,11 @@ import {
 import { GroupCommitter } from "./append/group-commit.js";
 import { prepareEvent } from "./append/prepare-event.js";
 import { validateEvents } from "./append/validate-events.js";
+import { type Authenticator, createAuthenticator } from "./auth/authenticator.js";
 import { CommitWaiter } from "./read/commit-waiter.js";
 import { decodeCursor, encodeCursor } from "./read/query-cursor.js";
+import { createEventValidation } from "./registry/event-validation.js";
+import { createSchemaRegistry, type SchemaRegistry } from "./registry/schema-registry.js";
 import type { EventStore, PreparedEvent } from "./store/event-store.js";
 import {
   createSubscriptions,
@@ -88,6 +91,10 @@ export interface Bus {
   readonly store: EventStore;
   /** Consumer groups over the topics of this bus. */
   readonly subscriptions: Subscriptions;
+  /** The schema registry; appends are validated against it as each topic's policy says. */
+  readonly registry: SchemaRegistry;
+  /** API keys and principals. */
+  readonly auth: Authenticator;
   /** Validates, prepares and group-commits one request's events (atomic). */
   append(topic: string, inputs: unknown[], pointer?: (index: number) => string): Promise<AppendResult>;
   putTopic(name: string, settings: TopicSettings): Promise<{ topic: TopicInfo; created: boolean }>;
@@ -144,6 +151,12 @@ export function createBus(options: BusOptions): Bus {
       : { onGroupCommitted: options.appendObserver.groupCommitted.bind(options.appendObserver) }),
   });
   const waiter = new CommitWaiter(store);
+  const registry = createSchemaRegistry(store.registry);
+  const auth = createAuthenticator({ store: store.auth });
+  const validation = createEventValidation({
+    registry,
+    policyOf: async (topic) => (await store.getTopic(topic))?.validation ?? "if-registered",
+  });
   // Partition counts never change, so a topic seen once need not be looked up again.
   const partitionCounts = new Map<string, number>();
   let closing: Promise<void> | undefined;
@@ -201,11 +214,14 @@ export function createBus(options: BusOptions): Bus {
   return {
     store,
     subscriptions,
+    registry,
+    auth,
 
     async append(topic, inputs, pointer = (index) => `/events/${index}`) {
       assertTopicName(topic);
       const valid = validateEvents(inputs, pointer);
-      const events = valid.map((input) => prepareEvent(topic, input));
+      const schemaVersions = await validation.check(topic, valid, pointer);
+      const events = valid.map((input, index) => prepareEvent(topic, input, schemaVersions[index]));
       events.forEach((event, index) => {
         const bytes = eventBytes(event);
         if (bytes > limits.maxEventBytes) {
@@ -227,8 +243,10 @@ export function createBus(options: BusOptions): Bus {
       const result = await store.putTopic(name, {
         partitions: settings.partitions ?? defaultPartitions,
         ...(settings.retention === undefined ? {} : { retention: settings.retention }),
+        ...(settings.validation === undefined ? {} : { validation: settings.validation }),
       });
       partitionCounts.set(name, result.topic.partitions);
+      validation.forgetPolicy(name);
       return result;
     },
 

@@ -33,6 +33,20 @@ export const errorCatalogue = {
     retriable: false,
     description: "Topic names match `[a-z0-9][a-z0-9._-]{0,127}`.",
   },
+  unauthorized: {
+    status: 401,
+    title: "Unauthorized",
+    retriable: false,
+    description:
+      "The bus requires an API key (`Authorization: Bearer <key>`) and the request has none, or its key is unknown or revoked.",
+  },
+  forbidden: {
+    status: 403,
+    title: "Forbidden",
+    retriable: false,
+    description:
+      "The API key is valid but its principal lacks the right the route needs (`produce` or `consume` on the topic or subscription, or `admin`). `details.needs` names it.",
+  },
   "topic-not-found": {
     status: 404,
     title: "Topic not found",
@@ -63,6 +77,18 @@ export const errorCatalogue = {
     title: "Dead letter not found",
     retriable: false,
     description: "The subscription has no dead letter with that event id.",
+  },
+  "schema-not-found": {
+    status: 404,
+    title: "Schema not found",
+    retriable: false,
+    description: "No schema is registered under that subject, version or id (or it was deleted).",
+  },
+  "key-not-found": {
+    status: 404,
+    title: "API key not found",
+    retriable: false,
+    description: "No API key has that id, or it was revoked already.",
   },
   "route-not-found": {
     status: 404,
@@ -105,6 +131,13 @@ export const errorCatalogue = {
     description:
       "An ack or nack named an event that is not in flight to that consumer: never delivered, already acknowledged, reset away, or its partition moved to another consumer instance. Nothing of the request changed; `details.ids` lists the events.",
   },
+  "schema-incompatible": {
+    status: 409,
+    title: "Schema incompatible",
+    retriable: false,
+    description:
+      "The schema breaks the subject's compatibility mode. `details.incompatibilities` says what breaks, where in the schema (a JSON pointer), and against which version. Nothing was registered.",
+  },
   "payload-too-large": {
     status: 413,
     title: "Payload too large",
@@ -117,6 +150,34 @@ export const errorCatalogue = {
     retriable: false,
     description:
       "Bodies are `application/json`, `application/cloudevents+json`, `application/cloudevents-batch+json`, or CloudEvents binary mode (`ce-*` headers).",
+  },
+  "invalid-schema": {
+    status: 422,
+    title: "Invalid schema",
+    retriable: false,
+    description:
+      "The schema is not a JSON Schema the registry can compile: not an object or boolean, an unknown keyword value, or a `$ref` outside the document.",
+  },
+  "schema-violation": {
+    status: 422,
+    title: "Schema violation",
+    retriable: false,
+    description:
+      "An event's `data` does not match the registered schema of its type. `details.errors` lists each failure with its JSON pointer into the request, and `details.schemaVersion` the version checked. Nothing of the request was stored.",
+  },
+  "schema-required": {
+    status: 422,
+    title: "Schema required",
+    retriable: false,
+    description:
+      "The topic's validation policy is `required` and no schema is registered for the event's type. Nothing of the request was stored.",
+  },
+  "rate-limited": {
+    status: 429,
+    title: "Rate limited",
+    retriable: true,
+    description:
+      "The principal is over its append rate (events or bytes per second). Nothing was stored; retry after the `Retry-After` seconds.",
   },
   "store-unavailable": {
     status: 503,

@@ -1,3 +1,5 @@
+import type { ValidationPolicy } from "./schema.js";
+
 /**
  * The expected version of an entity stream, checked before an event is appended:
  * `"no_stream"` — the (topic, key) stream must not exist yet; `"any"` — no check;
@@ -86,6 +88,8 @@ export interface TopicInfo {
   name: string;
   partitions: number;
   retention: RetentionPolicy;
+  /** Whether appends are checked against the registered schemas of their types. */
+  validation: ValidationPolicy;
   /** Number of events stored in the topic. */
   events: number;
   /** Per partition, the offset the next event will get (the count of events in it). */
@@ -96,4 +100,6 @@ export interface TopicInfo {
 export interface TopicSettings {
   partitions?: number;
   retention?: RetentionPolicy;
+  /** Default `if-registered`. */
+  validation?: ValidationPolicy;
 }

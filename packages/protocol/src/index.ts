@@ -38,6 +38,17 @@ export { partitionForKey, partitionHashRange } from "./partitioner.js";
 export type { ProblemDocument } from "./problem.js";
 export { fromProblem, problemContentType, toProblem } from "./problem.js";
 export type {
+  CompatibilityMode,
+  CompatibilityReport,
+  JsonSchema,
+  SchemaIncompatibility,
+  SchemaRegistration,
+  SchemaSubject,
+  SchemaVersion,
+  ValidationPolicy,
+} from "./schema.js";
+export { compatibilityModes, defaultCompatibility, subjectOf, validationPolicies } from "./schema.js";
+export type {
   BackoffPolicy,
   BreakerStatus,
   ConsumerStatus,

@@ -8,12 +8,15 @@ import { canonicalJson } from "./canonical-json.js";
  * Turns a validated event input into what the store commits: assigns a UUIDv7 id when the producer
  * gave none, serializes `data` and `metadata` once, and digests the content that decides whether a
  * resend of the same id is the same event (topic, type, key, data, metadata — not
- * `expectedVersion`, which a retry may legitimately change).
+ * `expectedVersion`, which a retry may legitimately change). `schemaVersion`, when the event was
+ * validated, goes into the stored metadata but not into the digest: a resend after a new schema
+ * version was registered is still the same event.
  */
-export function prepareEvent(topic: string, input: EventInput): PreparedEvent {
+export function prepareEvent(topic: string, input: EventInput, schemaVersion?: number): PreparedEvent {
   const key = input.key ?? null;
   const data = input.data === undefined ? null : input.data;
   const metadata = input.metadata ?? {};
+  const stored = schemaVersion === undefined ? metadata : { ...metadata, schemaVersion };
   const digest = createHash("sha256")
     .update(canonicalJson([topic, input.type, key, data, metadata]))
     .digest("base64url");
@@ -22,7 +25,7 @@ export function prepareEvent(topic: string, input: EventInput): PreparedEvent {
     type: input.type,
     key,
     dataJson: JSON.stringify(data),
-    metadataJson: JSON.stringify(metadata),
+    metadataJson: JSON.stringify(stored),
     expectedVersion: input.expectedVersion ?? "any",
     digest,
     idAssigned: input.id === undefined,

@@ -5,15 +5,20 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from "fastify";
+import { createRateLimiter, defaultRateLimits, type RateLimits } from "../auth/rate-limiter.js";
 import type { Bus } from "../bus.js";
 import type { BusMetrics } from "../metrics/bus-metrics.js";
+import { installAuthorization } from "./authorization.js";
 import { installContentTypes } from "./content-types.js";
 import { installErrorHandler } from "./error-handler.js";
+import { adminRoutes } from "./routes/admin.js";
 import { appendRoutes } from "./routes/append.js";
+import { confluentRegistryRoutes } from "./routes/confluent-registry.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { readRoutes } from "./routes/read.js";
+import { schemaRoutes } from "./routes/schemas.js";
 import { subscriptionStreamRoutes } from "./routes/subscription-stream.js";
 import { subscriptionRoutes } from "./routes/subscriptions.js";
 import { topicRoutes } from "./routes/topics.js";
@@ -22,6 +27,8 @@ export interface AppOptions {
   bus: Bus;
   /** Served at `/metrics` (the CLI's server always has them). */
   metrics?: BusMetrics;
+  /** Append rates per principal once keys are required (default `defaultRateLimits`). */
+  rateLimits?: RateLimits;
   /** A pino logger configuration or instance, or `false` for none (tests). */
   logger?: FastifyServerOptions["logger"] | FastifyBaseLogger;
 }
@@ -54,10 +61,14 @@ export function createApp(options: AppOptions): FastifyInstance {
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
   });
   installErrorHandler(app);
+  installAuthorization(app, options.bus, options.bus.auth);
   installContentTypes(app);
   healthRoutes(app, options.bus);
   topicRoutes(app, options.bus);
-  appendRoutes(app, options.bus);
+  appendRoutes(app, options.bus, createRateLimiter(options.rateLimits ?? defaultRateLimits));
+  schemaRoutes(app, options.bus);
+  confluentRegistryRoutes(app, options.bus);
+  adminRoutes(app, options.bus);
   readRoutes(app, options.bus);
   subscriptionRoutes(app, options.bus);
   deadLetterRoutes(app, options.bus);

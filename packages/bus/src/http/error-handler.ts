@@ -49,6 +49,10 @@ export function installErrorHandler(app: FastifyInstance): void {
       request.log.error({ err: error.cause ?? raw, code: error.code }, "request failed");
     }
     if (error.status === 503) reply.header("retry-after", String(retryAfterSeconds));
+    if (error.status === 429) {
+      const afterMs = Number(error.details?.retryAfterMs ?? 1000);
+      reply.header("retry-after", String(Math.max(1, Math.ceil(afterMs / 1000))));
+    }
     return reply.status(error.status).type(problemContentType).send(toProblem(error));
   });
   app.setNotFoundHandler((request, reply) => {

@@ -6,6 +6,8 @@ import type {
   TopicSettings,
   TributaryError,
 } from "@tributary/protocol";
+import type { AuthStore } from "../auth/auth-store.js";
+import type { RegistryStore } from "../registry/registry-store.js";
 import type { SubscriptionStore } from "../subscriptions/subscription-store.js";
 
 /**
@@ -170,6 +172,10 @@ export interface EventStore {
 
   /** The state of subscriptions (consumer groups), kept in the same database as the events. */
   readonly subscriptions: SubscriptionStore;
+  /** The schema registry's subjects, versions and settings, in the same database. */
+  readonly registry: RegistryStore;
+  /** Principals, their grants and API keys. */
+  readonly auth: AuthStore;
 
   /** Calls `listener` after each commit that added events to a partition. Returns an unsubscribe. */
   onCommit(listener: (notice: CommitNotice) => void): () => void;

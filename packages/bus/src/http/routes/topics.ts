@@ -1,4 +1,4 @@
-import { limits } from "@tributary/protocol";
+import { limits, type TopicSettings } from "@tributary/protocol";
 import type { FastifyInstance } from "fastify";
 import type { Bus } from "../../bus.js";
 import { requireJsonBody } from "../require-json-body.js";
@@ -19,6 +19,7 @@ const topicSettingsBody = {
       additionalProperties: false,
       properties: { maxAgeMs: { anyOf: [{ type: "integer", minimum: 1 }, { type: "null" }] } },
     },
+    validation: { type: "string", enum: ["none", "if-registered", "required"] },
   },
 } as const;
 
@@ -26,7 +27,7 @@ const topicSettingsBody = {
 export function topicRoutes(app: FastifyInstance, bus: Bus): void {
   app.put<{
     Params: { topic: string };
-    Body: { partitions?: number; retention?: { maxAgeMs?: number | null } };
+    Body: TopicSettings;
   }>(
     "/v1/topics/:topic",
     { schema: { params: topicParams, body: topicSettingsBody }, preValidation: requireJsonBody },

@@ -19,6 +19,8 @@ export interface CommitNotifications {
   subscribe(listener: (notice: CommitNotice) => void): () => void;
   /** Adds a listener of subscription changes committed by other processes. Returns an unsubscribe. */
   subscribeSubscriptionChanges(listener: (name: string) => void): () => void;
+  /** Adds a listener of schema registry changes committed by other processes. Returns an unsubscribe. */
+  subscribeRegistryChanges(listener: () => void): () => void;
   /** Announces this instance's own commit to its listeners at once, without a trip to the server. */
   announce(notices: readonly CommitNotice[]): void;
   /** Stops listening. The pool's `end()` closes the listening connection itself. */
@@ -42,6 +44,16 @@ function parseSubscriptionChange(payload: string): SubscriptionChangePayload | u
     // Not ours: ignored like any other foreign payload.
   }
   return undefined;
+}
+
+/** Whether a payload is `{ source, registry: true }` sent by another store instance. */
+function isRegistryChangeFromElsewhere(payload: string, ownSource: string): boolean {
+  try {
+    const value = JSON.parse(payload) as { source?: unknown; registry?: unknown } | null;
+    return value?.registry === true && typeof value.source === "string" && value.source !== ownSource;
+  } catch {
+    return false;
+  }
 }
 
 function parsePayload(payload: string): CommitPayload | undefined {
@@ -72,6 +84,7 @@ function parsePayload(payload: string): CommitPayload | undefined {
 export function createCommitNotifications(options: CommitNotificationsOptions): CommitNotifications {
   const listeners = new Set<(notice: CommitNotice) => void>();
   const changeListeners = new Set<(name: string) => void>();
+  const registryListeners = new Set<() => void>();
   let listening: Promise<ListenMeta | undefined> | undefined;
   let hasListened = false;
   let missedStart = false;
@@ -89,6 +102,18 @@ export function createCommitNotifications(options: CommitNotificationsOptions): 
   };
 
   const onNotify = (payload: string) => {
+    if (payload.includes('"registry":true')) {
+      if (isRegistryChangeFromElsewhere(payload, options.source)) {
+        for (const listener of [...registryListeners]) {
+          try {
+            listener();
+          } catch {
+            // One failing listener must not keep the others from hearing of the change.
+          }
+        }
+      }
+      return;
+    }
     const change = parseSubscriptionChange(payload);
     if (change !== undefined) {
       if (change.source === options.source) return;
@@ -110,6 +135,14 @@ export function createCommitNotifications(options: CommitNotificationsOptions): 
     const isCatchUp = hasListened || missedStart;
     hasListened = true;
     if (!isCatchUp || isClosed) return;
+    // Registry changes made while not listening went unheard too: caches start over.
+    for (const listener of [...registryListeners]) {
+      try {
+        listener();
+      } catch {
+        // One failing listener must not keep the others from hearing of the change.
+      }
+    }
     options.readHeads().then(
       (heads) => {
         if (!isClosed) heads.forEach(emit);
@@ -142,6 +175,14 @@ export function createCommitNotifications(options: CommitNotificationsOptions): 
       start();
       return () => {
         listeners.delete(listener);
+      };
+    },
+    subscribeRegistryChanges(listener) {
+      const subscription = () => listener();
+      registryListeners.add(subscription);
+      start();
+      return () => {
+        registryListeners.delete(subscription);
       };
     },
     subscribeSubscriptionChanges(listener) {

@@ -126,4 +126,55 @@ CREATE TABLE subscription_dead_letters (
 );
 `,
   },
+  {
+    version: 4,
+    name: "schema registry",
+    // Schema texts are kept for good once they have an id (Confluent ids never change meaning);
+    // versions point at them. A topic's validation policy says whether appends are checked.
+    sql: `
+ALTER TABLE topics ADD COLUMN validation text NOT NULL DEFAULT 'if-registered';
+
+CREATE TABLE registry_schemas (
+  id bigint PRIMARY KEY,
+  schema text NOT NULL UNIQUE
+);
+
+CREATE TABLE registry_versions (
+  subject text COLLATE "C" NOT NULL,
+  version integer NOT NULL,
+  schema_id bigint NOT NULL REFERENCES registry_schemas (id),
+  deleted boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (subject, version)
+);
+
+CREATE INDEX registry_versions_schema_idx ON registry_versions (schema_id);
+
+-- subject '' is the registry-wide setting.
+CREATE TABLE registry_config (
+  subject text COLLATE "C" PRIMARY KEY,
+  compatibility text NOT NULL
+);
+`,
+  },
+  {
+    version: 5,
+    name: "principals and api keys",
+    // Keys keep the hash of their secret only. Revoked keys stay, so `keys list` shows their history.
+    sql: `
+CREATE TABLE auth_principals (
+  name text COLLATE "C" PRIMARY KEY,
+  grants jsonb NOT NULL,
+  created_at timestamptz NOT NULL
+);
+
+CREATE TABLE auth_keys (
+  id text COLLATE "C" PRIMARY KEY,
+  principal text COLLATE "C" NOT NULL REFERENCES auth_principals (name),
+  secret_hash text NOT NULL,
+  created_at timestamptz NOT NULL,
+  revoked_at timestamptz
+);
+`,
+  },
 ];

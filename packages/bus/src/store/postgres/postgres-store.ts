@@ -3,6 +3,7 @@ import { TributaryError } from "@tributary/protocol";
 import type { Sql } from "postgres";
 import type { CommitNotice, EventStore } from "../event-store.js";
 import { appendGroup } from "./append-group.js";
+import { createPostgresAuthStore } from "./auth-store.js";
 import { createCommitNotifications } from "./commit-notifications.js";
 import { createConnectionPool } from "./connection-pool.js";
 import { getEvent } from "./get-event.js";
@@ -13,6 +14,7 @@ import { queryEvents } from "./query-events.js";
 import { readKey } from "./read-key.js";
 import { readPartition, readPartitionForDelivery } from "./read-partition.js";
 import { getTopic, listTopics } from "./read-topics.js";
+import { createPostgresRegistryStore } from "./registry-store.js";
 import { assertSchemaName, commitChannel } from "./schema-names.js";
 import { StreamVersionCache } from "./stream-version-cache.js";
 import { createPostgresSubscriptionStore } from "./subscription-store.js";
@@ -127,6 +129,14 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
       notify: { channel, source },
       onChange: (listener) => notifications.subscribeSubscriptionChanges(listener),
     }),
+
+    registry: createPostgresRegistryStore({
+      run,
+      notify: { channel, source },
+      onRemoteChange: (listener) => notifications.subscribeRegistryChanges(listener),
+    }),
+
+    auth: createPostgresAuthStore(run),
 
     onCommit: (listener) => notifications.subscribe(listener),
 

@@ -17,11 +17,12 @@ export async function putTopic(
 ): Promise<{ topic: TopicInfo; created: boolean }> {
   const partitions = settings.partitions ?? limits.defaultPartitions;
   const retention = JSON.stringify(settings.retention ?? {});
+  const validation = settings.validation ?? "if-registered";
   return withTransaction(sql, async (tx) => {
     const inserted = await tx<{ name: string }[]>`
       WITH created AS (
-        INSERT INTO topics (name, partitions, retention)
-        VALUES (${name}, ${partitions}::integer, ${retention}::text::jsonb)
+        INSERT INTO topics (name, partitions, retention, validation)
+        VALUES (${name}, ${partitions}::integer, ${retention}::text::jsonb, ${validation})
         ON CONFLICT (name) DO NOTHING
         RETURNING name, partitions
       ), created_partitions AS (
@@ -44,6 +45,9 @@ export async function putTopic(
         await tx`
           UPDATE topics SET retention = ${retention}::text::jsonb
           WHERE name = ${name} AND retention <> ${retention}::text::jsonb`;
+      }
+      if (settings.validation !== undefined) {
+        await tx`UPDATE topics SET validation = ${validation} WHERE name = ${name} AND validation <> ${validation}`;
       }
     }
     const topic = await getTopic(tx, name);

@@ -115,4 +115,55 @@ CREATE TABLE subscription_dead_letters (
 ) STRICT, WITHOUT ROWID;
 `,
   },
+  {
+    version: 3,
+    name: "schema registry",
+    // Schema texts are kept for good once they have an id (Confluent ids never change meaning);
+    // versions point at them. A topic's validation policy says whether appends are checked.
+    sql: `
+ALTER TABLE topics ADD COLUMN validation TEXT NOT NULL DEFAULT 'if-registered';
+
+CREATE TABLE registry_schemas (
+  id INTEGER PRIMARY KEY,
+  schema TEXT NOT NULL UNIQUE
+) STRICT;
+
+CREATE TABLE registry_versions (
+  subject TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  schema_id INTEGER NOT NULL REFERENCES registry_schemas (id),
+  deleted INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (subject, version)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX registry_versions_schema_idx ON registry_versions (schema_id);
+
+-- subject '' is the registry-wide setting.
+CREATE TABLE registry_config (
+  subject TEXT PRIMARY KEY,
+  compatibility TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+`,
+  },
+  {
+    version: 4,
+    name: "principals and api keys",
+    // Keys keep the hash of their secret only. Revoked keys stay, so `keys list` shows their history.
+    sql: `
+CREATE TABLE auth_principals (
+  name TEXT PRIMARY KEY,
+  grants TEXT NOT NULL,
+  created_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE auth_keys (
+  id TEXT PRIMARY KEY,
+  principal TEXT NOT NULL REFERENCES auth_principals (name),
+  secret_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  revoked_at TEXT
+) STRICT;
+`,
+  },
 ];

@@ -3,11 +3,13 @@ import type { Statement } from "better-sqlite3";
 import { canonicalJson } from "../../append/canonical-json.js";
 import type { AppendCommand, AppendGroupOptions, CommitNotice, EventStore } from "../event-store.js";
 import { appendGroupInTransaction } from "./append-group.js";
+import { createSqliteAuthStore } from "./auth-store.js";
 import { toDeliveryRow, toStoredEvent } from "./event-row.js";
 import { applyMigrations } from "./migrate.js";
 import { offsetsAt } from "./offsets-at.js";
 import { openDatabase } from "./open-database.js";
 import { type QueryStatementCache, queryEventRows } from "./query-events.js";
+import { createSqliteRegistryStore } from "./registry-store.js";
 import { closedStoreError, toStoreError } from "./sqlite-errors.js";
 import { prepareStatements, type SqliteStatements } from "./statements.js";
 import { createSqliteSubscriptionStore } from "./subscription-store.js";
@@ -82,6 +84,14 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
     },
   });
 
+  const registry = createSqliteRegistryStore({
+    db,
+    assertOpen() {
+      if (closed) throw closedStoreError();
+    },
+    toStoreError,
+  });
+
   /** Runs `work` on the open database, surfacing driver failures as `store-unavailable` when apt. */
   function run<T>(work: (prepared: SqliteStatements) => T): Promise<T> {
     if (closed) return Promise.reject(closedStoreError());
@@ -115,6 +125,7 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
         JSON.stringify(settings.retention ?? {}),
         new Date().toISOString(),
       );
+      if (settings.validation !== undefined) prepared.updateValidation.run(settings.validation, name);
     } else {
       if (settings.partitions !== undefined && settings.partitions !== existing.partitions) {
         throw new TributaryError("topic-conflict", {
@@ -127,6 +138,9 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
         canonicalJson(settings.retention) !== canonicalJson(JSON.parse(existing.retention))
       ) {
         prepared.updateRetention.run(JSON.stringify(settings.retention), name);
+      }
+      if (settings.validation !== undefined && settings.validation !== existing.validation) {
+        prepared.updateValidation.run(settings.validation, name);
       }
     }
     const topic = readTopic(prepared, name);
@@ -248,6 +262,8 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
     },
 
     subscriptions,
+    registry,
+    auth: createSqliteAuthStore({ db, run: (work) => run(() => work()) }),
 
     onCommit(listener) {
       // A wrapper, so that subscribing the same function twice gives two independent subscriptions.

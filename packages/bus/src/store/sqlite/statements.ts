@@ -1,3 +1,4 @@
+import type { ValidationPolicy } from "@tributary/protocol";
 import type { Database, Statement } from "better-sqlite3";
 import { type DeliveryTuple, deliveryColumns, type EventRow, eventColumns } from "./event-row.js";
 
@@ -17,6 +18,7 @@ export interface TopicRow {
   name: string;
   partitions: number;
   retention: string;
+  validation: ValidationPolicy;
   created_at: string;
 }
 
@@ -49,6 +51,7 @@ export interface SqliteStatements {
   selectAllHeads: Statement<[], HeadRow>;
   insertTopic: Statement<[string, number, string, string]>;
   insertPartition: Statement<[string, number]>;
+  updateValidation: Statement<[string, string]>;
   updateRetention: Statement<[string, string]>;
 
   readPartition: Statement<[string, number, number, number], EventRow>;
@@ -84,8 +87,12 @@ export function prepareStatements(db: Database): SqliteStatements {
        ON CONFLICT (topic, key) DO UPDATE SET version = excluded.version`,
     ),
 
-    selectTopic: db.prepare("SELECT name, partitions, retention, created_at FROM topics WHERE name = ?"),
-    selectTopics: db.prepare("SELECT name, partitions, retention, created_at FROM topics ORDER BY name"),
+    selectTopic: db.prepare(
+      "SELECT name, partitions, retention, validation, created_at FROM topics WHERE name = ?",
+    ),
+    selectTopics: db.prepare(
+      "SELECT name, partitions, retention, validation, created_at FROM topics ORDER BY name",
+    ),
     selectPartitionCount: db
       .prepare<[string], number>("SELECT partitions FROM topics WHERE name = ?")
       .pluck(),
@@ -100,6 +107,7 @@ export function prepareStatements(db: Database): SqliteStatements {
     ),
     insertPartition: db.prepare(`INSERT INTO partitions (topic, "partition", next_offset) VALUES (?, ?, 0)`),
     updateRetention: db.prepare("UPDATE topics SET retention = ? WHERE name = ?"),
+    updateValidation: db.prepare("UPDATE topics SET validation = ? WHERE name = ?"),
 
     readPartition: db.prepare(
       `SELECT ${eventColumns} FROM events

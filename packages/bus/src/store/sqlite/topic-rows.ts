@@ -24,6 +24,7 @@ export function toTopicInfo(row: TopicRow, headOffsets: number[]): TopicInfo {
     name: row.name,
     partitions: row.partitions,
     retention: JSON.parse(row.retention) as RetentionPolicy,
+    validation: row.validation,
     events: headOffsets.reduce((sum, head) => sum + head, 0),
     headOffsets,
     createdAt: row.created_at,
