@@ -79,13 +79,13 @@ describe.each(storeKinds)("Confluent-compatible registry API on %s", (kind) => {
     expect(await registry.getLatestSchemaId("users-UserCreated")).toBe(id);
     const schema = await registry.getSchema(id);
     expect(schema.isValid({ userId: "u-1", email: "ada@example.com" })).toBe(true);
-    expect(schema.isValid({ userId: "u-1" })).toBe(false);
     // and a payload round-trips through the Confluent wire format
     const user = { userId: "u-1", email: "ada@example.com" };
     const encoded = await registry.encode(id, user);
     expect(encoded[0]).toBe(0);
     expect(encoded.readInt32BE(1)).toBe(id);
     expect(await new SchemaRegistry({ host: registryUrl }).decode(encoded)).toEqual(user);
+    await expect(registry.encode(id, { userId: "u-1" })).rejects.toThrow(/invalid payload/);
     // and the client pinned the subject to BACKWARD on its first registration, as it does with Confluent
     expect((await call("GET", "/config/users-UserCreated")).json()).toEqual({
       compatibilityLevel: "BACKWARD",
@@ -135,8 +135,8 @@ describe.each(storeKinds)("Confluent-compatible registry API on %s", (kind) => {
     await client.updateConfig(subject, { compatibility: Compatibility.BACKWARD_TRANSITIVE });
     // Then the config reads back, and only the breaking schema is reported incompatible
     expect(await client.getConfig(subject)).toEqual({ compatibilityLevel: "BACKWARD_TRANSITIVE" });
-    expect(await client.testCompatibility(subject, "latest", json(userCreatedV2))).toBe(true);
-    expect(await client.testCompatibility(subject, "1", json(userCreatedBreaking))).toBe(false);
+    expect(await client.testCompatibility(subject, -1, json(userCreatedV2))).toBe(true);
+    expect(await client.testCompatibility(subject, 1, json(userCreatedBreaking))).toBe(false);
     expect(await client.testSubjectCompatibility(subject, json(userCreatedBreaking))).toBe(false);
 
     // When the subject is deleted, softly then for good
@@ -188,6 +188,21 @@ describe.each(storeKinds)("Confluent-compatible registry API on %s", (kind) => {
     );
   });
 
+  it("lets the Confluent serializer register a schema itself under <topic>-value", async () => {
+    // Given a serializer with the client's defaults: auto-registration and the associated-subject
+    // strategy, which asks /associations first and falls back to <topic>-value on its 404
+    const client = new SchemaRegistryClient({ baseURLs: [registryUrl], maxRetries: 0 });
+    const serializer = new JsonSerializer(client, SerdeType.VALUE, { autoRegisterSchemas: true });
+    const deserializer = new JsonDeserializer(client, SerdeType.VALUE, {});
+    // When it serializes a message
+    const invoice = { invoiceId: "i-1", total: 12.5, lines: [{ sku: "a", quantity: 2 }] };
+    const bytes = await serializer.serialize("invoices", invoice);
+    // Then the schema it made from the message is registered, and the message reads back
+    const latest = (await call("GET", "/subjects/invoices-value/versions/latest")).json();
+    expect(bytes.readInt32BE(1)).toBe(latest.id);
+    expect(await deserializer.deserialize("invoices", bytes)).toEqual(invoice);
+  });
+
   it("answers errors with Confluent's codes", async () => {
     // Given one subject with one version
     await call("POST", "/subjects/orders-OrderPlaced/versions", json(userCreatedV1));
@@ -237,16 +252,17 @@ describe.each(storeKinds)("Confluent-compatible registry API on %s", (kind) => {
 
   it("serves the other read routes: schema text, references, ids, types, config, mode", async () => {
     // Given a schema registered under two subjects
-    const { id } = (await call("POST", "/subjects/shared-A/versions", json(userCreatedV1))).json();
-    await call("POST", "/subjects/shared-B/versions", json(userCreatedV1));
+    const shared = { ...userCreatedV1, title: "shared" };
+    const { id } = (await call("POST", "/subjects/shared-A/versions", json(shared))).json();
+    await call("POST", "/subjects/shared-B/versions", json(shared));
     // When the read routes are called
     const text = await call("GET", "/subjects/shared-A/versions/latest/schema");
     // Then each answers Confluent's shape as application/vnd.schemaregistry.v1+json
     expect(text.headers["content-type"]).toContain(confluentContentType);
-    expect(JSON.parse(text.body)).toEqual(userCreatedV1);
+    expect(JSON.parse(text.body)).toEqual(shared);
     expect((await call("GET", "/subjects/shared-A/versions/-1")).json()).toMatchObject({ version: 1, id });
     expect((await call("GET", "/subjects/shared-A/versions/1/referencedby")).json()).toEqual([]);
-    expect(JSON.parse((await call("GET", `/schemas/ids/${id}/schema`)).body)).toEqual(userCreatedV1);
+    expect(JSON.parse((await call("GET", `/schemas/ids/${id}/schema`)).body)).toEqual(shared);
     expect((await call("GET", `/schemas/ids/${id}/versions`)).json()).toEqual([
       { subject: "shared-A", version: 1 },
       { subject: "shared-B", version: 1 },
@@ -335,6 +351,26 @@ describe.each(storeKinds)("Confluent-compatible registry API on %s", (kind) => {
     expect((await call("GET", "/config")).json()).toEqual(before.config);
     expectError(await call("GET", "/config/guarded-A"), 404, 40408);
     expect((await call("GET", "/subjects/guarded-A/versions")).json()).toEqual([1]);
+  });
+
+  it("answers a failure of the store as 500/50001 without saying what failed", async () => {
+    // Given an app whose registry cannot reach its database
+    const failing: Bus = {
+      ...bus,
+      registry: {
+        ...bus.registry,
+        subjects: async () => {
+          throw new Error("connect ECONNREFUSED 10.0.0.3:5432");
+        },
+      },
+    };
+    const failingApp = createApp({ bus: failing });
+    // When the subjects are listed
+    const response = await failingApp.inject({ method: "GET", url: "/schema-registry/subjects" });
+    await failingApp.close();
+    // Then the answer is Confluent's backend error, with none of the cause
+    expectError(response, 500, 50001);
+    expect(response.body).not.toContain("ECONNREFUSED");
   });
 
   it("accepts every Confluent body content type as JSON", async () => {

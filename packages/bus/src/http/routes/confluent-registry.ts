@@ -36,6 +36,18 @@ const versionNotFound = (version: unknown) =>
 const schemaNotFound = (id?: unknown) =>
   new ConfluentError(404, 40403, id === undefined ? "Schema not found." : `Schema ${String(id)} not found.`);
 const invalidSchema = (message: string) => new ConfluentError(422, 42201, message);
+const noSubjectConfig = (subject: string) =>
+  new ConfluentError(404, 40408, `Subject '${subject}' does not have subject-level compatibility configured`);
+const notDeletedFirst = (code: number, what: string) =>
+  new ConfluentError(404, code, `${what} was not deleted first before being permanently deleted`);
+
+/** Fastify's own 4xx (body parsing, limits), by code or status. */
+const fastifyMessages: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: "the body is not valid JSON",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "the JSON body is empty",
+  413: "the request body is over 10 MiB",
+  415: "this content type is not accepted",
+};
 
 /** Confluent's body for every error; 5xx say nothing of the cause (the log has it). */
 function toConfluentError(error: unknown): ConfluentError {
@@ -63,16 +75,10 @@ function toConfluentError(error: unknown): ConfluentError {
     const status = fastifyError.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
       const message =
-        error instanceof SyntaxError || fastifyError.code === "FST_ERR_CTP_INVALID_JSON_BODY"
-          ? "the body is not valid JSON"
-          : fastifyError.code === "FST_ERR_CTP_EMPTY_JSON_BODY"
-            ? "the JSON body is empty"
-            : status === 413
-              ? "the request body is over 10 MiB"
-              : status === 415
-                ? "this content type is not accepted"
-                : "the request could not be read";
-      return new ConfluentError(status, status * 100, message);
+        error instanceof SyntaxError
+          ? fastifyMessages.FST_ERR_CTP_INVALID_JSON_BODY
+          : (fastifyMessages[fastifyError.code ?? ""] ?? fastifyMessages[status]);
+      return new ConfluentError(status, status * 100, message ?? "the request could not be read");
     }
   }
   return new ConfluentError(500, 50001, "Error in the backend data store");
@@ -80,9 +86,14 @@ function toConfluentError(error: unknown): ConfluentError {
 
 /** Confluent's error body and content type for the routes of this scope, including its 404s. */
 function installConfluentHandling(scope: FastifyInstance): void {
+  const parseJson = scope.getDefaultJsonParser("error", "error");
   for (const type of bodyContentTypes) {
     if (scope.hasContentTypeParser(type)) scope.removeContentTypeParser(type);
-    scope.addContentTypeParser(type, { parseAs: "string" }, scope.getDefaultJsonParser("error", "error"));
+    // The Confluent client sends its content type on every request, DELETEs without a body too.
+    scope.addContentTypeParser(type, { parseAs: "string" }, (request, body, done) => {
+      if (body.length === 0) done(null, undefined);
+      else parseJson(request, body.toString(), done);
+    });
   }
   scope.addHook("onRequest", async (_request, reply) => {
     reply.type(confluentContentType);
@@ -222,9 +233,10 @@ function subjectRoutes(scope: FastifyInstance, registry: SchemaRegistry): void {
   );
 
   // The schema's own text, not wrapped in a JSON string.
-  scope.get("/subjects/:subject/versions/:version/schema", async (request: VersionRequest) => {
-    return (await versionOf(request)).schema;
-  });
+  scope.get(
+    "/subjects/:subject/versions/:version/schema",
+    async (request: VersionRequest) => (await versionOf(request)).schema,
+  );
 
   // References are not supported, so no schema refers to another.
   scope.get("/subjects/:subject/versions/:version/referencedby", async (request: VersionRequest) => {
@@ -265,13 +277,7 @@ function subjectRoutes(scope: FastifyInstance, registry: SchemaRegistry): void {
     const permanent = isTrue(request.query, "permanent");
     if (permanent) {
       const versions = await registry.versions(subject, { deleted: true });
-      if (versions.some((version) => !version.deleted)) {
-        throw new ConfluentError(
-          404,
-          40405,
-          `Subject '${subject}' was not deleted first before being permanently deleted`,
-        );
-      }
+      if (versions.some((version) => !version.deleted)) throw notDeletedFirst(40405, `Subject '${subject}'`);
     }
     return registry.deleteSubject(subject, { permanent });
   });
@@ -282,13 +288,7 @@ function subjectRoutes(scope: FastifyInstance, registry: SchemaRegistry): void {
     const permanent = isTrue(request.query, "permanent");
     if (permanent) {
       const target = await registry.version(subject, version, { deleted: true });
-      if (!target.deleted) {
-        throw new ConfluentError(
-          404,
-          40407,
-          `Subject '${subject}' Version ${target.version} was not deleted first before being permanently deleted`,
-        );
-      }
+      if (!target.deleted) throw notDeletedFirst(40407, `Subject '${subject}' Version ${target.version}`);
     }
     return registry.deleteVersion(subject, version, { permanent });
   });
@@ -367,11 +367,7 @@ function compatibilityRoutes(scope: FastifyInstance, registry: SchemaRegistry): 
     if (isTrue(request.query, "defaultToGlobal")) {
       return { compatibilityLevel: await registry.compatibility(subject) };
     }
-    throw new ConfluentError(
-      404,
-      40408,
-      `Subject '${subject}' does not have subject-level compatibility configured`,
-    );
+    throw noSubjectConfig(subject);
   });
 
   scope.put("/config/:subject", async (request: SubjectRequest) => {
@@ -383,13 +379,7 @@ function compatibilityRoutes(scope: FastifyInstance, registry: SchemaRegistry): 
   scope.delete("/config/:subject", async (request: SubjectRequest) => {
     const { subject } = request.params;
     const previous = await registry.deleteCompatibility(subject);
-    if (previous === undefined) {
-      throw new ConfluentError(
-        404,
-        40408,
-        `Subject '${subject}' does not have subject-level compatibility configured`,
-      );
-    }
+    if (previous === undefined) throw noSubjectConfig(subject);
     return { compatibilityLevel: previous };
   });
 
