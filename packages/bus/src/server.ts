@@ -18,6 +18,10 @@ export interface ServerOptions {
   autoCreateTopics?: boolean;
   defaultPartitions?: number;
   logger?: AppOptions["logger"];
+  /** Append rates per principal (see `AppOptions.rateLimits`). */
+  rateLimits?: AppOptions["rateLimits"];
+  /** Listen on a non-loopback address even with no API keys in the store. */
+  insecure?: boolean;
   /**
    * Push delivery of the push subscriptions from this process: on by default, tuned by an object,
    * `false` for none (tests that drive their subscriptions themselves).
@@ -29,6 +33,8 @@ export interface RunningServer {
   /** The base URL it listens on, e.g. `http://127.0.0.1:4700`. */
   url: string;
   bus: Bus;
+  /** True when the store had no API keys at start: every request is allowed until one exists. */
+  isOpen: boolean;
   /**
    * Graceful shutdown: stops push delivery (POSTs under way get a grace period; what was not
    * acknowledged goes out again at once elsewhere), stops accepting connections, ends long-polls,
@@ -37,8 +43,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Whether a listen address only takes connections from this machine. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /**
- * Opens and migrates the store, then serves the HTTP API.
+ * Opens and migrates the store, then serves the HTTP API. Refuses to listen on a non-loopback
+ * address while the store has no API keys (the bus would be open to the network), unless
+ * `insecure`.
  *
  * @example
  * const server = await startServer({ store: "sqlite:./data/tributary.db", port: 4700 });
@@ -52,6 +65,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   } catch (error) {
     await store.close();
     throw error;
+  }
+  const host = options.host ?? "127.0.0.1";
+  let isOpen: boolean;
+  try {
+    isOpen = (await store.auth.countKeys()) === 0;
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  if (isOpen && !isLoopback(host) && options.insecure !== true) {
+    await store.close();
+    throw new Error(
+      `refusing to listen on ${host} with no API keys in the store: anyone who can reach it could write and read every topic. Create a key first (tributary keys create --store URL --principal NAME --admin), listen on 127.0.0.1, or start with --insecure`,
+    );
   }
   const metrics = createMetrics();
   // Started once the server listens; the bus asks it for breaker states and tells it of PUTs.
@@ -70,6 +97,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     bus,
     metrics,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
   });
   let isClosing = false;
   const beginClosing = () => {
@@ -96,7 +124,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (isClosing) setImmediate(() => app.server.closeIdleConnections());
   });
   try {
-    await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 4700 });
+    await app.listen({ host, port: options.port ?? 4700 });
   } catch (error) {
     await bus.close();
     throw error;
@@ -106,12 +134,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : options.port;
-  const host = options.host ?? "127.0.0.1";
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   let closing: Promise<void> | undefined;
   return {
     url,
     bus,
+    isOpen,
     close() {
       closing ??= (async () => {
         // Before the long-polls end: push loops would otherwise poll without waiting until stopped.

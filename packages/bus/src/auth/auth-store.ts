@@ -37,6 +37,9 @@ export interface AuthStore {
   principals(): Promise<StoredPrincipal[]>;
   /** Replaces a principal's grants (creating it when new). */
   putPrincipal(name: string, grants: Grants, createdAt: string): Promise<void>;
-  /** How many keys are not revoked: with none, the bus runs open. */
-  countActiveKeys(): Promise<number>;
+  /**
+   * How many keys were ever created, revoked ones included: with none, the bus runs open. Revoking
+   * the last key must not open the bus again.
+   */
+  countKeys(): Promise<number>;
 }

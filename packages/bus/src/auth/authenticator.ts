@@ -19,7 +19,7 @@ export interface ApiKeyInfo {
 }
 
 export interface Authenticator {
-  /** Whether requests need a key: once any unrevoked key exists in the store. */
+  /** Whether requests need a key: once any key was created in the store (revoked ones count). */
   isRequired(): Promise<boolean>;
   /** The principal of an `Authorization: Bearer <key>` header, or undefined when it proves nothing. */
   authenticate(authorization: string | undefined): Promise<Principal | undefined>;
@@ -115,7 +115,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     isRequired() {
       const now = Date.now();
       if (required === undefined || required.until <= now) {
-        const value = store.countActiveKeys().then((count) => count > 0);
+        const value = store.countKeys().then((count) => count > 0);
         const record = { value, until: now + cacheMs };
         required = record;
         value.catch(() => {

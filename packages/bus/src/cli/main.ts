@@ -1,12 +1,14 @@
 import { pino } from "pino";
 import { startServer } from "../server.js";
 import { describeStoreUrl } from "../store/open-store.js";
+import { keys } from "./keys.js";
 import { parseServeOptions, serveUsage } from "./serve-options.js";
 
 const usage = `Usage: tributary <command> [options]
 
 Commands:
   serve     run the bus (tributary serve --help for its options)
+  keys      create, list and revoke API keys (tributary keys --help)
 `;
 
 async function serve(args: string[]): Promise<number> {
@@ -22,10 +24,17 @@ async function serve(args: string[]): Promise<number> {
     port: options.port,
     autoCreateTopics: options.autoCreateTopics,
     defaultPartitions: options.defaultPartitions,
+    insecure: options.insecure,
+    rateLimits: options.rateLimits,
     logger,
   });
+
   logger.info({ url: server.url, store: describeStoreUrl(options.store) }, "tributary is listening");
-  process.stdout.write(`Tributary listening on ${server.url} (store ${describeStoreUrl(options.store)})\n`);
+  // Said at every start: with no keys, whoever reaches the address may do anything.
+  const access = server.isOpen ? "; OPEN: no API keys, every request is allowed (tributary keys create)" : "";
+  process.stdout.write(
+    `Tributary listening on ${server.url} (store ${describeStoreUrl(options.store)}${access})\n`,
+  );
 
   return new Promise<number>((resolve) => {
     let signals = 0;
@@ -58,6 +67,8 @@ export async function main(args: string[]): Promise<number> {
   switch (command) {
     case "serve":
       return serve(rest);
+    case "keys":
+      return keys(rest);
     case undefined:
     case "help":
     case "--help":

@@ -10,6 +10,20 @@ describe("serve options", () => {
       autoCreateTopics: true,
       defaultPartitions: 4,
       logLevel: "info",
+      insecure: false,
+      rateLimits: { eventsPerSecond: 20_000, bytesPerSecond: 20 * 1024 * 1024 },
+    });
+  });
+
+  it("takes --insecure and the rate limits", () => {
+    expect(
+      parseServeOptions(["--insecure", "--rate-events", "0", "--rate-bytes", "1000"], {
+        TRIBUTARY_RATE_EVENTS: "5",
+      }),
+    ).toMatchObject({ insecure: true, rateLimits: { eventsPerSecond: 0, bytesPerSecond: 1000 } });
+    expect(parseServeOptions([], { TRIBUTARY_INSECURE: "true", TRIBUTARY_RATE_EVENTS: "5" })).toMatchObject({
+      insecure: true,
+      rateLimits: { eventsPerSecond: 5 },
     });
   });
 

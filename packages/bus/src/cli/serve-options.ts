@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { limits } from "@tributary/protocol";
+import { defaultRateLimits, type RateLimits } from "../auth/rate-limiter.js";
 import { defaultStoreUrl } from "../store/open-store.js";
 
 export interface ServeOptions {
@@ -9,6 +10,8 @@ export interface ServeOptions {
   autoCreateTopics: boolean;
   defaultPartitions: number;
   logLevel: string;
+  insecure: boolean;
+  rateLimits: RateLimits;
 }
 
 export const serveUsage = `Usage: tributary serve [options]
@@ -21,6 +24,11 @@ Options (environment variable in brackets):
   --no-auto-create         appending to an unknown topic is a 404 [TRIBUTARY_AUTO_CREATE=false]
   --default-partitions N   partitions of new topics [TRIBUTARY_DEFAULT_PARTITIONS] (default ${limits.defaultPartitions})
   --log-level LEVEL        fatal, error, warn, info, debug, trace, silent [TRIBUTARY_LOG_LEVEL] (default info)
+  --insecure               listen on a non-loopback host with no API keys [TRIBUTARY_INSECURE=true]
+  --rate-events N          appended events per second per principal, 0 for no limit
+                           [TRIBUTARY_RATE_EVENTS] (default ${defaultRateLimits.eventsPerSecond})
+  --rate-bytes N           appended bytes per second per principal, 0 for no limit
+                           [TRIBUTARY_RATE_BYTES] (default ${defaultRateLimits.bytesPerSecond})
   -h, --help               show this help
 `;
 
@@ -51,6 +59,9 @@ export function parseServeOptions(
       "no-auto-create": { type: "boolean" },
       "default-partitions": { type: "string" },
       "log-level": { type: "string" },
+      insecure: { type: "boolean" },
+      "rate-events": { type: "string" },
+      "rate-bytes": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -68,5 +79,20 @@ export function parseServeOptions(
       limits.maxPartitions,
     ),
     logLevel: values["log-level"] ?? env.TRIBUTARY_LOG_LEVEL ?? "info",
+    insecure: values.insecure ?? ["true", "1"].includes(env.TRIBUTARY_INSECURE?.toLowerCase() ?? ""),
+    rateLimits: {
+      eventsPerSecond: integer(
+        "--rate-events",
+        values["rate-events"] ?? env.TRIBUTARY_RATE_EVENTS ?? String(defaultRateLimits.eventsPerSecond),
+        0,
+        1e9,
+      ),
+      bytesPerSecond: integer(
+        "--rate-bytes",
+        values["rate-bytes"] ?? env.TRIBUTARY_RATE_BYTES ?? String(defaultRateLimits.bytesPerSecond),
+        0,
+        1e12,
+      ),
+    },
   };
 }

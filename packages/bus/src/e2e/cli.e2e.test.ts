@@ -70,7 +70,7 @@ describe("tributary serve", () => {
     });
     // Then it listens where they say, on the store they name
     expect(bus.url).toBe(`http://127.0.0.1:${port}`);
-    expect(bus.output().stdout).toContain(`(store ${location.url})`);
+    expect(bus.output().stdout).toContain(`(store ${location.url}; OPEN: no API keys`);
     expect((await request(`${bus.url}/readyz`)).body).toEqual({ status: "ready", store: "sqlite" });
     const created = await request(`${bus.url}/v1/topics/users/events`, {
       body: { type: "UserRegistered", key: "u1" },
@@ -81,6 +81,76 @@ describe("tributary serve", () => {
     expect((await bus.stop()).code).toBe(0);
     expect(bus.output().stderr).toBe("");
     expect(bus.output().stdout.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("refuses a non-loopback address without API keys unless --insecure", async () => {
+    const location = await sqliteStore();
+    const refused = await runTributary([
+      "serve",
+      "--store",
+      location.url,
+      "--host",
+      "0.0.0.0",
+      "--port",
+      "0",
+    ]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 with no API keys/);
+    expect(refused.stdout).not.toContain("listening");
+    const insecure = await spawnBus({ store: location.url, args: ["--host", "0.0.0.0", "--insecure"] });
+    expect(insecure.output().stdout).toContain("OPEN: no API keys");
+    const stopped = await insecure.stop();
+    expect(stopped, insecure.output().stderr + insecure.output().stdout).toMatchObject({ code: 0 });
+  });
+
+  it("manages keys with tributary keys, and a bus with keys requires one", async () => {
+    // Given a key made with the CLI, straight in the store
+    const location = await sqliteStore();
+    const created = await runTributary([
+      "keys",
+      "create",
+      "--store",
+      location.url,
+      "--principal",
+      "signup",
+      "--produce",
+      "users",
+      "--consume",
+      "subscription:signup-*",
+    ]);
+    expect(created.code).toBe(0);
+    const key = created.stdout.trim();
+    expect(key).toMatch(/^trb_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+    const id = key.slice(4, 16);
+    // When a bus serves that store, on a non-loopback address (allowed: keys exist)
+    const bus = await spawnBus({ store: location.url, args: ["--host", "0.0.0.0", "--log-level", "info"] });
+    const url = bus.url.replace("0.0.0.0", "127.0.0.1");
+    // Then requests need the key, and the key's rights decide
+    expect(bus.output().stdout).not.toContain("OPEN");
+    expect(
+      (await request(`${url}/v1/topics/users/events`, { body: { type: "UserRegistered" } })).status,
+    ).toBe(401);
+    const headers = { authorization: `Bearer ${key}` };
+    expect(
+      (await request(`${url}/v1/topics/users/events`, { body: { type: "UserRegistered" }, headers })).status,
+    ).toBe(201);
+    expect((await request(`${url}/v1/topics/users/partitions/0/events`, { headers })).status).toBe(403);
+    // And list shows the key without its secret; revoke closes it
+    const listed = await runTributary(["keys", "list", "--store", location.url]);
+    expect(listed.stdout).toContain(`${id}\tsignup\t`);
+    expect(listed.stdout).toContain("produce:users consume:subscription:signup-*");
+    expect(listed.stdout).not.toContain(key.slice(17));
+    expect((await runTributary(["keys", "revoke", id, "--store", location.url])).code).toBe(0);
+    await eventually(
+      "the revoked key refused",
+      async () =>
+        (await request(`${url}/v1/topics/users/events`, { body: { type: "UserRegistered" }, headers }))
+          .status === 401,
+    );
+    // And the key never reached the logs
+    expect((await bus.stop()).code).toBe(0);
+    expect(bus.output().stdout + bus.output().stderr).not.toContain(key.slice(17));
+    expect(bus.output().stdout + bus.output().stderr).not.toContain("signup");
   });
 
   it("answers 404 topic-not-found to an append to an unknown topic with --no-auto-create", async () => {

@@ -83,11 +83,9 @@ export function createPostgresAuthStore(run: <T>(work: (sql: Sql) => Promise<T>)
           VALUES (${name}, ${JSON.stringify(grants)}::text::jsonb, ${createdAt})
           ON CONFLICT (name) DO UPDATE SET grants = excluded.grants`;
       }),
-    countActiveKeys: () =>
+    countKeys: () =>
       run(async (sql) => {
-        const [row] = await sql<
-          { n: string }[]
-        >`SELECT count(*) AS n FROM auth_keys WHERE revoked_at IS NULL`;
+        const [row] = await sql<{ n: string }[]>`SELECT count(*) AS n FROM auth_keys`;
         return Number(row?.n ?? 0);
       }),
   };

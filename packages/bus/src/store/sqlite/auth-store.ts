@@ -98,11 +98,6 @@ export function createSqliteAuthStore({ db, run }: SqliteAuthStoreOptions): Auth
       run(() => {
         db.transaction(() => writePrincipal(name, grants, createdAt)).immediate();
       }),
-    countActiveKeys: () =>
-      run(
-        () =>
-          (db.prepare("SELECT count(*) AS n FROM auth_keys WHERE revoked_at IS NULL").get() as { n: number })
-            .n,
-      ),
+    countKeys: () => run(() => (db.prepare("SELECT count(*) AS n FROM auth_keys").get() as { n: number }).n),
   };
 }
