@@ -9,6 +9,7 @@ export const targets = {
   fanOutTimesOneGroup: 5,
   handlerP99Ms: 20,
   catchUpEventsPerSecond: 100_000,
+  validatedShareOfUnvalidated: 0.8,
 };
 
 /** What the figures were measured on. */
@@ -92,6 +93,7 @@ function rowsOfStore(results) {
     ]);
   }
   rows.push(...rowsOfSubscriptions(kind, results.subscriptions));
+  rows.push(...rowsOfValidation(kind, results.validation));
   if (results.error) rows.push([kind, `FAILED: ${results.error}`, "—", "—", "—", "—", "MISS"]);
   return rows;
 }
@@ -150,6 +152,22 @@ function rowsOfSubscriptions(kind, results) {
     ]);
   }
   return rows;
+}
+
+function rowsOfValidation(kind, validation) {
+  if (validation === undefined) return [];
+  const { share } = validation;
+  return [
+    [
+      kind,
+      "batched append with every event validated against a registered schema (events/s)",
+      integer(validation.validatedEventsPerSecond),
+      `${integer(validation.unvalidatedEventsPerSecond)} without schemas (medians of ${validation.rounds.plain.length} paired rounds)`,
+      `${(share * 100).toFixed(0)}%`,
+      `≥ ${targets.validatedShareOfUnvalidated * 100}% of unvalidated`,
+      verdict(share >= targets.validatedShareOfUnvalidated),
+    ],
+  ];
 }
 
 const percent = (value) => (value === null || value === undefined ? "—" : `${value.toFixed(0)}%`);

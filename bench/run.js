@@ -4,7 +4,7 @@
 //   BENCH_STORES           sqlite,postgres (default both)
 //   BENCH_POSTGRES_URL     admin URL on loopback (default postgres://postgres@127.0.0.1:5432/postgres)
 //   BENCH_CPU_PROFILE_DIR  run each bus under --cpu-prof, profiles written there
-//   BENCH_SUITES           append,subscriptions (default both)
+//   BENCH_SUITES           append,subscriptions,validation (default all)
 //   BENCH_SUBSCRIPTIONS    fanout,latency,push,catchup (default all)
 //   BENCH_TIME_LIMIT_S     hard limit of the whole run (default 1200)
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -15,12 +15,15 @@ import { measureHttpCeiling } from "./http-ceiling.js";
 import { describeMachine, formatReport, targets } from "./report.js";
 import { createLocation, plan, runStoreSuite } from "./store-suite.js";
 import { runSubscriptionSuite, subscriptionPlan } from "./subscription-suite.js";
+import { runValidationSuite, validationPlan } from "./validation-suite.js";
 
 const outFolder = fileURLToPath(new URL("./out/", import.meta.url));
 const stores = (process.env.BENCH_STORES ?? "sqlite,postgres").split(",").map((name) => name.trim());
 const postgresAdminUrl = process.env.BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const timeLimitSeconds = Number(process.env.BENCH_TIME_LIMIT_S ?? 1200);
-const suites = (process.env.BENCH_SUITES ?? "append,subscriptions").split(",").map((name) => name.trim());
+const suites = (process.env.BENCH_SUITES ?? "append,subscriptions,validation")
+  .split(",")
+  .map((name) => name.trim());
 const subscriptionScenarios = process.env.BENCH_SUBSCRIPTIONS?.split(",").map((name) => name.trim());
 const cpuProfileDir = process.env.BENCH_CPU_PROFILE_DIR;
 
@@ -70,6 +73,16 @@ async function main() {
       const result = suites.includes("append")
         ? await runStoreSuite(kind, { postgresAdminUrl, progress, cpuProfileDir, onDispose })
         : { kind };
+      if (suites.includes("validation")) {
+        const location = await createLocation(kind, { postgresAdminUrl });
+        const unregister = onDispose(location.dispose);
+        try {
+          result.validation = await runValidationSuite(kind, location, { progress });
+        } finally {
+          unregister();
+          await location.dispose();
+        }
+      }
       if (suites.includes("subscriptions")) {
         const location = await createLocation(kind, { postgresAdminUrl });
         const unregister = onDispose(location.dispose);
@@ -103,6 +116,7 @@ async function main() {
     loadAverage: { atStart: loadAverageAtStart, atEnd: loadavg()[0] },
     plan,
     subscriptionPlan,
+    validationPlan,
     targets,
     httpCeiling,
     stores: results,
