@@ -126,6 +126,28 @@ const routeCases: RouteCase[] = [
     allowed: "consumer",
     denied: ["producer"],
   },
+  { method: "GET", url: "/schema-registry/subjects", allowed: "consumer", denied: [] },
+  {
+    method: "POST",
+    url: "/schema-registry/subjects/users-Imported/versions",
+    body: { schema: JSON.stringify({ type: "object" }), schemaType: "JSON" },
+    allowed: "admin",
+    denied: ["producer", "consumer"],
+  },
+  {
+    method: "POST",
+    url: "/schema-registry/compatibility/subjects/users-UserCreated/versions/latest",
+    body: { schema: JSON.stringify({ type: "object" }), schemaType: "JSON" },
+    allowed: "consumer",
+    denied: [],
+  },
+  {
+    method: "PUT",
+    url: "/schema-registry/config",
+    body: { compatibility: "BACKWARD" },
+    allowed: "admin",
+    denied: ["consumer"],
+  },
   { method: "GET", url: "/v1/admin/keys", allowed: "admin", denied: ["producer", "consumer", "subscriber"] },
   { method: "GET", url: "/v1/admin/principals", allowed: "admin", denied: ["consumer"] },
   {
@@ -218,7 +240,10 @@ describe.each(storeKinds)("API keys and grants on %s", (kind) => {
       for (const holder of route.denied) {
         const denied = await send(route, keys[holder]);
         expect(denied.statusCode, `${holder} on ${route.method} ${route.url}`).toBe(403);
-        expect(denied.json()).toMatchObject({ code: "forbidden" });
+        // The Confluent-compatible API answers in Confluent's error shape.
+        expect(denied.json()).toMatchObject(
+          route.url.startsWith("/schema-registry") ? { error_code: 40300 } : { code: "forbidden" },
+        );
       }
       // The key with it
       const allowed = await send(route, keys[route.allowed]);
