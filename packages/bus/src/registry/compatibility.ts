@@ -1,48 +1,12 @@
+import { type CompatibilityMode, compatibilityModes, type SchemaIncompatibility } from "@tributary/protocol";
 import type { JsonSchema } from "./schema-document.js";
 import { type Finding, incompatibilityKinds, type Roles } from "./schema-findings.js";
 import { findBreaks } from "./schema-inclusion.js";
 
+// The modes and the incompatibility's wire shape are protocol types (the API returns them).
+export type { CompatibilityMode, SchemaIncompatibility } from "@tributary/protocol";
+export { compatibilityModes } from "@tributary/protocol";
 export type { JsonSchema } from "./schema-document.js";
-
-/**
- * How a new version of a subject's schema must relate to the versions before it, as in the
- * Confluent Schema Registry. BACKWARD: consumers on the new schema read events written with the
- * latest version (upgrade consumers first). FORWARD: consumers on the latest version read events
- * written with the new schema (upgrade producers first). FULL: both. The `_TRANSITIVE` variants
- * check every earlier version instead of only the latest. NONE checks nothing.
- */
-export type CompatibilityMode =
-  | "BACKWARD"
-  | "BACKWARD_TRANSITIVE"
-  | "FORWARD"
-  | "FORWARD_TRANSITIVE"
-  | "FULL"
-  | "FULL_TRANSITIVE"
-  | "NONE";
-
-/** Every mode, the registry's default (BACKWARD) first. */
-export const compatibilityModes: readonly CompatibilityMode[] = [
-  "BACKWARD",
-  "BACKWARD_TRANSITIVE",
-  "FORWARD",
-  "FORWARD_TRANSITIVE",
-  "FULL",
-  "FULL_TRANSITIVE",
-  "NONE",
-];
-
-export interface SchemaIncompatibility {
-  /** Stable kebab-case kind, e.g. "required-property-added", "type-narrowed", "enum-narrowed", "property-added-to-closed-model", "property-removed-from-closed-model" ... */
-  kind: string;
-  /** JSON pointer into the NEW (candidate) schema where the break is, "" for the root, e.g. "/properties/email" */
-  path: string;
-  /** One plain English sentence saying what breaks and for whom, e.g. "property 'email' is required now, so events written with version 2 that lack it would be rejected". */
-  message: string;
-  /** The existing version the candidate is incompatible with. */
-  version: number;
-  /** Which direction broke: "backward" = new schema cannot read old data; "forward" = old schema cannot read new data. */
-  direction: "backward" | "forward";
-}
 
 const neutralRoles: Roles = {
   reader: "the reader schema",

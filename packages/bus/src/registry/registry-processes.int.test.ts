@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Bus, createBus } from "../bus.js";
-import { openStore } from "../store/open-store.js";
 import type { EventStore } from "../store/event-store.js";
+import { openStore } from "../store/open-store.js";
 import { createTestStoreUrl, type TestStoreUrl } from "../testing/test-stores.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

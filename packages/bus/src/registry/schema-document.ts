@@ -1,5 +1,5 @@
 /** A JSON Schema: `true` accepts every value, `false` none, an object constrains values by its keywords. */
-export type JsonSchema = boolean | Record<string, unknown>;
+export type { JsonSchema } from "@tributary/protocol";
 
 export type SchemaObject = Record<string, unknown>;
 
