@@ -12,6 +12,7 @@ import { installAuthorization } from "./authorization.js";
 import { installContentTypes } from "./content-types.js";
 import { installErrorHandler } from "./error-handler.js";
 import { adminRoutes } from "./routes/admin.js";
+import { apiDocumentRoutes } from "./routes/api-documents.js";
 import { appendRoutes } from "./routes/append.js";
 import { confluentRegistryRoutes } from "./routes/confluent-registry.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
@@ -63,6 +64,8 @@ export function createApp(options: AppOptions): FastifyInstance {
   installErrorHandler(app);
   installAuthorization(app, options.bus, options.bus.auth);
   installContentTypes(app);
+  // First: it records the routes declared after it for /openapi.json.
+  apiDocumentRoutes(app, options.bus);
   healthRoutes(app, options.bus);
   topicRoutes(app, options.bus);
   appendRoutes(app, options.bus, createRateLimiter(options.rateLimits ?? defaultRateLimits));
