@@ -82,8 +82,8 @@ const routeCases: RouteCase[] = [
     method: "PUT",
     url: "/v1/subscriptions/billing-users",
     body: { topic: "users", start: "earliest" },
-    allowed: "subscriber",
-    denied: ["producer"],
+    allowed: "consumer",
+    denied: ["producer", "subscriber"],
   },
   { method: "GET", url: "/v1/subscriptions/billing-users", allowed: "consumer", denied: ["producer"] },
   {

@@ -74,13 +74,15 @@ async function permissionFor(request: FastifyRequest, bus: Bus): Promise<Permiss
   if (listed !== undefined) return listed(request, params, bus);
   if (subscriptionRoute.test(route)) {
     const name = params.name ?? "";
-    const topic =
-      request.method === "PUT"
-        ? (request.body as { topic?: string } | undefined)?.topic
-        : await bus.subscriptions.get(name).then(
-            (subscription) => subscription.topic,
-            () => undefined,
-          );
+    // Creating (or changing) a subscription reads its topic: a right on the topic itself. A
+    // `subscription:` pattern covers the subscriptions that exist, whatever their topic.
+    if (request.method === "PUT") {
+      return { kind: "consume", topic: (request.body as { topic?: string } | undefined)?.topic ?? "" };
+    }
+    const topic = await bus.subscriptions.get(name).then(
+      (subscription) => subscription.topic,
+      () => undefined,
+    );
     return { kind: "consume-subscription", subscription: name, topic };
   }
   const confluent = confluentRoute.exec(route);
