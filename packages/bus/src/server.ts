@@ -20,6 +20,8 @@ export interface ServerOptions {
   logger?: AppOptions["logger"];
   /** Append rates per principal (see `AppOptions.rateLimits`). */
   rateLimits?: AppOptions["rateLimits"];
+  /** How long to wait for slow clients (see `AppOptions.timeouts`). */
+  timeouts?: AppOptions["timeouts"];
   /** Listen on a non-loopback address even with no API keys in the store. */
   insecure?: boolean;
   /**
@@ -98,6 +100,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     metrics,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
+    ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
   });
   let isClosing = false;
   const beginClosing = () => {

@@ -96,6 +96,13 @@ export const errorCatalogue = {
     retriable: false,
     description: "No route matches the method and path.",
   },
+  "request-timeout": {
+    status: 408,
+    title: "Request timeout",
+    retriable: true,
+    description:
+      "The client sent its request line and headers, or its whole request, too slowly (10 s and 30 s by default); the connection is closed.",
+  },
   "version-conflict": {
     status: 409,
     title: "Version conflict",
@@ -178,6 +185,12 @@ export const errorCatalogue = {
     retriable: true,
     description:
       "The principal is over its append rate (events or bytes per second). Nothing was stored; retry after the `Retry-After` seconds.",
+  },
+  "headers-too-large": {
+    status: 431,
+    title: "Request headers too large",
+    retriable: false,
+    description: "The request line and headers together are over 16 KiB; the connection is closed.",
   },
   "store-unavailable": {
     status: 503,

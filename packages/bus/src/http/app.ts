@@ -11,6 +11,7 @@ import type { BusMetrics } from "../metrics/bus-metrics.js";
 import { installAuthorization } from "./authorization.js";
 import { installContentTypes } from "./content-types.js";
 import { installErrorHandler } from "./error-handler.js";
+import { type HttpTimeouts, hardenedServerOptions, installHardening } from "./hardening.js";
 import { adminRoutes } from "./routes/admin.js";
 import { apiDocumentRoutes } from "./routes/api-documents.js";
 import { appendRoutes } from "./routes/append.js";
@@ -32,6 +33,8 @@ export interface AppOptions {
   rateLimits?: RateLimits;
   /** A pino logger configuration or instance, or `false` for none (tests). */
   logger?: FastifyServerOptions["logger"] | FastifyBaseLogger;
+  /** How long to wait for slow clients (default `defaultHttpTimeouts`; tests shorten them). */
+  timeouts?: Partial<HttpTimeouts>;
 }
 
 function isLoggerInstance(logger: AppOptions["logger"]): logger is FastifyBaseLogger {
@@ -49,6 +52,7 @@ function isLoggerInstance(logger: AppOptions["logger"]): logger is FastifyBaseLo
 export function createApp(options: AppOptions): FastifyInstance {
   const logger = options.logger ?? false;
   const app = Fastify({
+    ...hardenedServerOptions(options.timeouts),
     // Fastify 5 takes a ready logger (the CLI's pino) only as `loggerInstance`.
     ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger }),
     bodyLimit: limits.maxRequestBytes,
@@ -64,6 +68,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   installErrorHandler(app);
   installAuthorization(app, options.bus, options.bus.auth);
   installContentTypes(app);
+  installHardening(app);
   // First: it records the routes declared after it for /openapi.json.
   apiDocumentRoutes(app, options.bus);
   healthRoutes(app, options.bus);

@@ -1,9 +1,10 @@
-import { type CompatibilityMode, compatibilityModes, TributaryError } from "@tributary/protocol";
+import { type CompatibilityMode, compatibilityModes, limits, TributaryError } from "@tributary/protocol";
 import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import { canonicalJson } from "../../append/canonical-json.js";
 import type { Bus } from "../../bus.js";
 import type { StoredSchemaVersion } from "../../registry/registry-store.js";
 import type { SchemaRegistry } from "../../registry/schema-registry.js";
+import { createJsonParser, exceedsJsonDepth } from "../hardening.js";
 
 /** What the Confluent Schema Registry answers with, and what its clients send first. */
 export const confluentContentType = "application/vnd.schemaregistry.v1+json";
@@ -86,7 +87,7 @@ function toConfluentError(error: unknown): ConfluentError {
 
 /** Confluent's error body and content type for the routes of this scope, including its 404s. */
 function installConfluentHandling(scope: FastifyInstance): void {
-  const parseJson = scope.getDefaultJsonParser("error", "error");
+  const parseJson = createJsonParser(scope);
   for (const type of bodyContentTypes) {
     if (scope.hasContentTypeParser(type)) scope.removeContentTypeParser(type);
     // The Confluent client sends its content type on every request, DELETEs without a body too.
@@ -190,6 +191,11 @@ function readSchema(body: unknown): unknown {
   }
   if (typeof fields.schema !== "string")
     throw invalidSchema("Invalid schema: `schema` must be a JSON string");
+  // Parsed here, not by the body parser: the same nesting limit as a body keeps JSON.parse and the
+  // compiler from spending seconds or the stack on it.
+  if (exceedsJsonDepth(fields.schema, limits.maxBodyJsonDepth)) {
+    throw invalidSchema(`Invalid schema: the schema nests deeper than ${limits.maxBodyJsonDepth} levels`);
+  }
   try {
     return JSON.parse(fields.schema);
   } catch {
