@@ -177,4 +177,16 @@ CREATE TABLE auth_keys (
 );
 `,
   },
+  {
+    version: 6,
+    name: "schema texts of any length",
+    // The UNIQUE constraint's B-tree refused schema texts of more than a few kilobytes ("index row
+    // requires 8912 bytes, maximum size is 8191"). A hash index finds a text by equality at any
+    // length; uniqueness needs no constraint: registry writes hold the registry's advisory lock
+    // and look for the text before they insert it.
+    sql: `
+ALTER TABLE registry_schemas DROP CONSTRAINT registry_schemas_schema_key;
+CREATE INDEX registry_schemas_schema_idx ON registry_schemas USING hash (schema);
+`,
+  },
 ];
