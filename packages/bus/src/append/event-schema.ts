@@ -1,7 +1,10 @@
 import { limits } from "@tributary/protocol";
 
-/** Printable text: no C0/C1 control characters, no DEL. */
-const printable = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+/**
+ * Printable text: no C0/C1 control characters, no DEL, no lone surrogates (not Unicode text:
+ * stores write them as U+FFFD, so the stored id would differ from the one sent).
+ */
+const printable = "^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]*$";
 
 /** JSON Schema of one event as producers send it (`EventInput`). */
 export const eventInputSchema = {

@@ -16,7 +16,9 @@ function describe(error: ErrorObject, base: string): ValidationIssue {
     const name = (error.params as { additionalProperty: string }).additionalProperty;
     return { pointer: `${pointer}/${name}`, message: "is not an event field" };
   }
-  if (error.keyword === "pattern") return { pointer, message: "must not contain control characters" };
+  if (error.keyword === "pattern") {
+    return { pointer, message: "must not contain control characters or lone surrogates" };
+  }
   if (error.keyword === "anyOf")
     return { pointer, message: 'must be "no_stream", "any" or a version number' };
   return { pointer, message: error.message ?? "is invalid" };

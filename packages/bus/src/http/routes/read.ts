@@ -57,7 +57,7 @@ export function readRoutes(app: FastifyInstance, bus: Bus): void {
           type: "object",
           additionalProperties: false,
           properties: {
-            from: { type: "integer", minimum: 0, default: 0 },
+            from: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 },
             limit,
             wait: { type: "integer", minimum: 0, maximum: limits.maxWaitMs, default: 0 },
           },
@@ -81,7 +81,11 @@ export function readRoutes(app: FastifyInstance, bus: Bus): void {
         querystring: {
           type: "object",
           additionalProperties: false,
-          properties: { fromVersion: { type: "integer", minimum: 1, default: 1 }, asOf: time, limit },
+          properties: {
+            fromVersion: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER, default: 1 },
+            asOf: time,
+            limit,
+          },
         },
       },
     },

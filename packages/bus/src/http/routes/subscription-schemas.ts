@@ -1,12 +1,15 @@
 import { limits } from "@tributary/protocol";
 
-/** Printable text: no control characters. */
+/** Printable text: no control characters, no lone surrogates (PostgreSQL's jsonb refuses them). */
 const text = (maxLength: number) => ({
   type: "string",
   minLength: 1,
   maxLength,
-  pattern: "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+  pattern: "^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]*$",
 });
+
+/** The largest integer JSON numbers carry exactly; the store's bigint columns hold it too. */
+const maxInteger = Number.MAX_SAFE_INTEGER;
 
 export const subscriptionParams = {
   type: "object",
@@ -29,7 +32,7 @@ const startPosition = {
       type: "object",
       additionalProperties: false,
       required: ["position"],
-      properties: { position: { type: "integer", minimum: 0 } },
+      properties: { position: { type: "integer", minimum: 0, maximum: maxInteger } },
     },
   ],
 } as const;
@@ -61,7 +64,7 @@ export const subscriptionBody = {
           required: ["mode", "url"],
           properties: {
             mode: { const: "push" },
-            url: { type: "string", minLength: 1, maxLength: 2048 },
+            url: text(2048),
             batchSize: { type: "integer", minimum: 1, maximum: limits.maxReadLimit },
             timeoutMs: { type: "integer", minimum: 100, maximum: 300_000 },
           },
@@ -115,7 +118,8 @@ export const nackBody = {
   properties: {
     consumer: consumerId,
     events: eventIds,
-    error: { type: "string", maxLength: 4096 },
+    // Any text, line breaks too, but nothing PostgreSQL's jsonb refuses: NUL, lone surrogates.
+    error: { type: "string", maxLength: 4096, pattern: "^[^\\u0000\\ud800-\\udfff]*$" },
     retryAfterMs: { type: "integer", minimum: 0, maximum: 86_400_000 },
   },
 } as const;
@@ -144,7 +148,7 @@ export const resetBody = {
               type: "object",
               minProperties: 1,
               maxProperties: limits.maxPartitions,
-              additionalProperties: { type: "integer", minimum: 0 },
+              additionalProperties: { type: "integer", minimum: 0, maximum: maxInteger },
             },
           },
         },
