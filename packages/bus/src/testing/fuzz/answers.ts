@@ -1,24 +1,9 @@
 import { connect } from "node:net";
-import type { FastifyInstance } from "fastify";
 import type { FuzzRequest } from "./requests.js";
 
 const confluentPath = /^\/schema-registry(?:[/?]|$)/;
 
-/** Every route of the app as `METHOD /path`, from `printRoutes` (a tree, four columns per level). */
-export function routesOf(app: FastifyInstance): string[] {
-  const routes: string[] = [];
-  const pieces: string[] = [];
-  for (const line of app.printRoutes({ commonPrefix: false }).split("\n")) {
-    const match = /^([│ ]*)[├└]── (.*) \(([^()]*)\)$/.exec(line);
-    if (match === null) continue;
-    const [, indent = "", piece = "", methods = ""] = match;
-    pieces.length = indent.length / 4;
-    const path = pieces.join("") + piece;
-    pieces.push(piece);
-    for (const method of methods.split(", ")) if (method !== "HEAD") routes.push(`${method} ${path}`);
-  }
-  return routes;
-}
+export { routesOf } from "../app-routes.js";
 
 /** What came back: the status, the content type and the body as text. */
 export interface Answer {
