@@ -126,6 +126,36 @@ const routeCases: RouteCase[] = [
     allowed: "consumer",
     denied: ["producer"],
   },
+  {
+    method: "POST",
+    url: "/v1/subscriptions/billing-users/ack",
+    body: { consumer: "c1", events: ["no-such-event"] },
+    allowed: "subscriber",
+    denied: ["producer"],
+  },
+  {
+    method: "POST",
+    url: "/v1/subscriptions/billing-users/nack",
+    body: { consumer: "c1", events: ["no-such-event"], error: "failed" },
+    allowed: "consumer",
+    denied: ["producer"],
+  },
+  {
+    method: "GET",
+    url: "/v1/subscriptions/billing-users/dead-letters/e-1",
+    allowed: "subscriber",
+    denied: ["producer"],
+  },
+  {
+    method: "DELETE",
+    url: "/v1/subscriptions/billing-users/dead-letters/e-1",
+    allowed: "subscriber",
+    denied: ["producer"],
+  },
+  { method: "GET", url: "/v1/events/no-such-event", allowed: "admin", denied: ["consumer", "producer"] },
+  { method: "GET", url: "/openapi.json", allowed: "producer", denied: [] },
+  { method: "GET", url: "/asyncapi.json", allowed: "subscriber", denied: [] },
+  { method: "DELETE", url: "/v1/admin/keys/000000000000", allowed: "admin", denied: ["consumer"] },
   { method: "GET", url: "/schema-registry/subjects", allowed: "consumer", denied: [] },
   {
     method: "POST",
@@ -156,6 +186,19 @@ const routeCases: RouteCase[] = [
     body: { consume: ["*"] },
     allowed: "admin",
     denied: ["producer"],
+  }, // Last: they delete what the routes above use.
+  { method: "DELETE", url: "/v1/subscriptions/billing-users", allowed: "subscriber", denied: ["producer"] },
+  {
+    method: "DELETE",
+    url: "/v1/schemas/users/UserCreated/versions/latest",
+    allowed: "admin",
+    denied: ["producer", "consumer"],
+  },
+  {
+    method: "DELETE",
+    url: "/v1/schemas/users/UserCreated",
+    allowed: "admin",
+    denied: ["producer", "consumer"],
   },
 ];
 
@@ -253,6 +296,17 @@ describe.each(storeKinds)("API keys and grants on %s", (kind) => {
       expect(allowed.statusCode).toBeLessThan(500);
     },
   );
+
+  it("refuses the event stream without a key or the right (its allowed answer never ends)", async () => {
+    await send(
+      { method: "PUT", url: "/v1/subscriptions/stream-users", body: { topic: "users", start: "earliest" } },
+      keys.consumer,
+    );
+    const route = { method: "GET" as const, url: "/v1/subscriptions/stream-users/stream" };
+    expect((await send(route)).statusCode).toBe(401);
+    expect((await send(route, keys.producer)).statusCode).toBe(403);
+    expect((await send(route, keys.subscriber)).statusCode).toBe(403);
+  });
 
   it("refuses a revoked key, and changes nothing for a refused append", async () => {
     const before = (await send({ method: "GET", url: "/v1/topics/users" }, keys.admin)).json().events;
