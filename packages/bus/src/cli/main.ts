@@ -29,14 +29,9 @@ async function serve(args: string[]): Promise<number> {
     logger,
   });
 
-  logger.info({ url: server.url, store: describeStoreUrl(options.store) }, "tributary is listening");
-  // Said at every start: with no keys, whoever reaches the address may do anything.
-  const access = server.isOpen ? "; OPEN: no API keys, every request is allowed (tributary keys create)" : "";
-  process.stdout.write(
-    `Tributary listening on ${server.url} (store ${describeStoreUrl(options.store)}${access})\n`,
-  );
-
-  return new Promise<number>((resolve) => {
+  // The signal handlers go in before the line that says the bus is up: whoever waits for that line
+  // may signal at once, and a signal without a handler would kill the process mid-start.
+  const stopped = new Promise<number>((resolve) => {
     let signals = 0;
     const stop = (signal: NodeJS.Signals) => {
       signals += 1;
@@ -56,9 +51,17 @@ async function serve(args: string[]): Promise<number> {
         },
       );
     };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
   });
+
+  logger.info({ url: server.url, store: describeStoreUrl(options.store) }, "tributary is listening");
+  // Said at every start: with no keys, whoever reaches the address may do anything.
+  const access = server.isOpen ? "; OPEN: no API keys, every request is allowed (tributary keys create)" : "";
+  process.stdout.write(
+    `Tributary listening on ${server.url} (store ${describeStoreUrl(options.store)}${access})\n`,
+  );
+  return stopped;
 }
 
 /** The `tributary` command line. Resolves with the process exit code. */
