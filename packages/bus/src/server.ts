@@ -79,7 +79,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (isOpen && !isLoopback(host) && options.insecure !== true) {
     await store.close();
     throw new Error(
-      `refusing to listen on ${host} with no API keys in the store: anyone who can reach it could write and read every topic. Create a key first (tributary keys create --store URL --principal NAME --admin), listen on 127.0.0.1, or start with --insecure`,
+      `refusing to listen on ${host} with no API keys in the store: anyone who can reach it could write and read every topic. Give an admin key to store at start (TRIBUTARY_ADMIN_KEY_FILE, made by tributary keys generate), create a key first (tributary keys create --store URL --principal NAME --admin), listen on 127.0.0.1, or start with --insecure`,
     );
   }
   const metrics = createMetrics();

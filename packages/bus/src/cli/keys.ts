@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
+import { generateApiKey } from "../auth/api-keys.js";
 import { createAuthenticator } from "../auth/authenticator.js";
 import { defaultStoreUrl, openStore } from "../store/open-store.js";
 
-export const keysUsage = `Usage: tributary keys <create|list|revoke> --store URL [options]
+export const keysUsage = `Usage: tributary keys <create|list|revoke|generate> --store URL [options]
 
   create --principal NAME [--produce PATTERN]… [--consume PATTERN]… [--admin]
            creates a key for the principal (created when new; the rights are added to its
@@ -11,6 +12,8 @@ export const keysUsage = `Usage: tributary keys <create|list|revoke> --store URL
   list     lists keys: id, principal, created, revoked (never the key itself)
   revoke ID
            revokes a key at once on this store (other bus processes within a second)
+  generate prints a new key and stores nothing (no --store): for TRIBUTARY_ADMIN_KEY_FILE, which
+           tributary serve stores as the first key of a store that has none
 
   --store URL   sqlite:PATH or postgres://… [TRIBUTARY_STORE] (default ${defaultStoreUrl})
 `;
@@ -32,6 +35,10 @@ export async function keys(
   if (values.help || action === undefined) {
     process.stdout.write(keysUsage);
     return values.help ? 0 : 1;
+  }
+  if (action === "generate") {
+    process.stdout.write(`${generateApiKey().key}\n`);
+    return 0;
   }
   const store = openStore(values.store ?? env.TRIBUTARY_STORE ?? defaultStoreUrl);
   try {

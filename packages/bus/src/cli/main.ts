@@ -1,6 +1,8 @@
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
+import { parseApiKey } from "../auth/api-keys.js";
 import { startServer } from "../server.js";
-import { describeStoreUrl } from "../store/open-store.js";
+import { describeStoreUrl, openStore } from "../store/open-store.js";
+import { type AdminKeySource, ensureAdminKey, readAdminKey } from "./admin-key.js";
 import { keys } from "./keys.js";
 import { parseServeOptions, serveUsage } from "./serve-options.js";
 
@@ -18,6 +20,7 @@ async function serve(args: string[]): Promise<number> {
     return 0;
   }
   const logger = pino({ level: options.logLevel, redact: ["req.headers.authorization"] });
+  if (options.adminKey !== undefined) await provideAdminKey(options.store, options.adminKey, logger);
   const server = await startServer({
     store: options.store,
     host: options.host,
@@ -62,6 +65,33 @@ async function serve(args: string[]): Promise<number> {
     `Tributary listening on ${server.url} (store ${describeStoreUrl(options.store)}${access})\n`,
   );
   return stopped;
+}
+
+/**
+ * Stores the admin key given at start as the first key of a store that has none, before the server
+ * starts (so that it may listen beyond loopback). The key goes out of the environment first, so
+ * that no thread or child started later inherits it; it is never logged, only its id.
+ */
+async function provideAdminKey(
+  storeUrl: string,
+  source: AdminKeySource,
+  logger: Pick<Logger, "info" | "warn">,
+): Promise<void> {
+  const key = readAdminKey(source, process.env);
+  delete process.env.TRIBUTARY_ADMIN_KEY;
+  const store = openStore(storeUrl);
+  try {
+    await store.migrate();
+    const outcome = await ensureAdminKey(store.auth, key);
+    const keyId = parseApiKey(key)?.id;
+    if (outcome === "created") logger.info({ keyId }, "stored the admin key given at start");
+    if (outcome === "revoked") logger.warn({ keyId }, "the admin key given at start is revoked");
+    if (outcome === "ignored") {
+      logger.warn({ keyId }, "the store has API keys already: the admin key given at start was not stored");
+    }
+  } finally {
+    await store.close();
+  }
 }
 
 /** The `tributary` command line. Resolves with the process exit code. */

@@ -48,6 +48,21 @@ describe("serve options", () => {
     });
   });
 
+  it("takes an admin key from a file, or from TRIBUTARY_ADMIN_KEY, but not from both", () => {
+    expect(parseServeOptions(["--admin-key-file", "/run/secrets/a"], {})).toMatchObject({
+      adminKey: { file: "/run/secrets/a" },
+    });
+    expect(parseServeOptions([], { TRIBUTARY_ADMIN_KEY_FILE: "/run/secrets/b" })).toMatchObject({
+      adminKey: { file: "/run/secrets/b" },
+    });
+    expect(parseServeOptions([], { TRIBUTARY_ADMIN_KEY: "trb_…" })).toMatchObject({
+      adminKey: { env: "TRIBUTARY_ADMIN_KEY" },
+    });
+    expect(() =>
+      parseServeOptions([], { TRIBUTARY_ADMIN_KEY: "trb_…", TRIBUTARY_ADMIN_KEY_FILE: "/run/secrets/b" }),
+    ).toThrow("give the admin key in TRIBUTARY_ADMIN_KEY or in a file, not both");
+  });
+
   it("refuses bad values and unknown flags with a clear message", () => {
     expect(() => parseServeOptions(["--port", "http"], {})).toThrow(/--port must be a whole number/);
     expect(() => parseServeOptions(["--prot", "1"], {})).toThrow(/Unknown option/);

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { limits } from "@tributary/protocol";
 import { defaultRateLimits, type RateLimits } from "../auth/rate-limiter.js";
 import { defaultStoreUrl } from "../store/open-store.js";
+import type { AdminKeySource } from "./admin-key.js";
 
 export interface ServeOptions {
   store: string;
@@ -12,6 +13,8 @@ export interface ServeOptions {
   logLevel: string;
   insecure: boolean;
   rateLimits: RateLimits;
+  /** An admin key to make the store's first key at start, when one is given. */
+  adminKey?: AdminKeySource;
 }
 
 export const serveUsage = `Usage: tributary serve [options]
@@ -25,12 +28,30 @@ Options (environment variable in brackets):
   --default-partitions N   partitions of new topics [TRIBUTARY_DEFAULT_PARTITIONS] (default ${limits.defaultPartitions})
   --log-level LEVEL        fatal, error, warn, info, debug, trace, silent [TRIBUTARY_LOG_LEVEL] (default info)
   --insecure               listen on a non-loopback host with no API keys [TRIBUTARY_INSECURE=true]
+  --admin-key-file PATH    a file holding an admin key (tributary keys generate), stored as the
+                           first key of a store that has none [TRIBUTARY_ADMIN_KEY_FILE]; or the
+                           key itself in [TRIBUTARY_ADMIN_KEY] (no flag: the command line is public)
   --rate-events N          appended events per second per principal, 0 for no limit
                            [TRIBUTARY_RATE_EVENTS] (default ${defaultRateLimits.eventsPerSecond})
   --rate-bytes N           appended bytes per second per principal, 0 for no limit
                            [TRIBUTARY_RATE_BYTES] (default ${defaultRateLimits.bytesPerSecond})
   -h, --help               show this help
 `;
+
+/** Every flag `serve` takes (the README's table of options lists each; a test checks it). */
+export const serveFlags = {
+  store: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  "no-auto-create": { type: "boolean" },
+  "default-partitions": { type: "string" },
+  "log-level": { type: "string" },
+  insecure: { type: "boolean" },
+  "admin-key-file": { type: "string" },
+  "rate-events": { type: "string" },
+  "rate-bytes": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 function integer(name: string, text: string, min: number, max: number): number {
   const value = Number(text);
@@ -52,21 +73,20 @@ export function parseServeOptions(
     args,
     strict: true,
     allowPositionals: false,
-    options: {
-      store: { type: "string" },
-      host: { type: "string" },
-      port: { type: "string" },
-      "no-auto-create": { type: "boolean" },
-      "default-partitions": { type: "string" },
-      "log-level": { type: "string" },
-      insecure: { type: "boolean" },
-      "rate-events": { type: "string" },
-      "rate-bytes": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+    options: serveFlags,
   });
   if (values.help) return "help";
   const autoCreateEnv = env.TRIBUTARY_AUTO_CREATE?.toLowerCase();
+  const adminKeyFile = values["admin-key-file"] ?? env.TRIBUTARY_ADMIN_KEY_FILE;
+  if (adminKeyFile !== undefined && env.TRIBUTARY_ADMIN_KEY !== undefined) {
+    throw new Error("give the admin key in TRIBUTARY_ADMIN_KEY or in a file, not both");
+  }
+  const adminKey: AdminKeySource | undefined =
+    adminKeyFile !== undefined
+      ? { file: adminKeyFile }
+      : env.TRIBUTARY_ADMIN_KEY !== undefined
+        ? { env: "TRIBUTARY_ADMIN_KEY" }
+        : undefined;
   return {
     store: values.store ?? env.TRIBUTARY_STORE ?? defaultStoreUrl,
     host: values.host ?? env.TRIBUTARY_HOST ?? "127.0.0.1",
@@ -94,5 +114,6 @@ export function parseServeOptions(
         1e12,
       ),
     },
+    ...(adminKey === undefined ? {} : { adminKey }),
   };
 }
