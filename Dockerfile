@@ -1,5 +1,9 @@
 # Tributary bus image. Build: docker build -t tributary .
-# Run (embedded SQLite in a volume): docker run -p 4700:4700 -v tributary-data:/app/data tributary
+# It listens on 0.0.0.0, so it refuses to start without an API key in its store: give it an admin
+# key in a file (TRIBUTARY_ADMIN_KEY_FILE), which it stores hashed as the first key of a new store
+# and prints nowhere. Make one with: docker run --rm tributary keys generate > admin.key
+# The README's "Running in containers" shows docker run and compose; a test runs this image's
+# command and environment as a plain process (packages/bus/src/e2e/container.e2e.test.ts).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
