@@ -17,7 +17,7 @@ describe("CloudEvents mapping", () => {
       tenant: "acme",
       data: { name: "Ada" },
     });
-    // Then the mapping follows DESIGN.md
+    // Then the mapping follows the one docs/http-api.md describes
     expect(result.issues).toEqual([]);
     expect(result.input).toEqual({
       id: "evt-1",

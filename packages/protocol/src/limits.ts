@@ -1,4 +1,4 @@
-/** Limits of the append contract (DESIGN.md, HTTP API). */
+/** Limits of the append contract (docs/http-api.md, the event and limits). */
 export const limits = {
   /** One event, serialized as JSON. */
   maxEventBytes: 1024 * 1024,

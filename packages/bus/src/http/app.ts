@@ -46,7 +46,7 @@ function isLoggerInstance(logger: AppOptions["logger"]): logger is FastifyBaseLo
 }
 
 /**
- * The HTTP API of DESIGN.md (v1) as a Fastify instance, not yet listening (tests use `inject`).
+ * The HTTP API (v1, docs/http-api.md) as a Fastify instance, not yet listening (tests use `inject`).
  * Closing the app does not close the bus: its owner does, after the app stopped taking requests.
  */
 export function createApp(options: AppOptions): FastifyInstance {

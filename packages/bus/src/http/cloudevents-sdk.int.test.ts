@@ -38,7 +38,7 @@ describe.each(storeKinds)("CloudEvents from the cloudevents SDK, on %s", (kind) 
 
   const stored = async (id: string) => (await request<StoredEvent>(`${server.url}/v1/events/${id}`)).body;
 
-  /** What DESIGN.md's mapping makes of `userRegistered(id)`. */
+  /** What the CloudEvents mapping of docs/http-api.md makes of `userRegistered(id)`. */
   const expectMapped = (event: StoredEvent, cloudEvent: CloudEvent<unknown>) =>
     expect(event).toMatchObject({
       id: cloudEvent.id,

@@ -54,7 +54,7 @@ export function streamSlot(topic: string, key: string): string {
 }
 
 /**
- * The partition of an event: by its key, or by its id when it has none (DESIGN.md, the event).
+ * The partition of an event: by its key, or by its id when it has none (docs/http-api.md, the event).
  */
 export function partitionOf(event: PreparedEvent, partitions: number): number {
   return partitionForKey(event.key ?? event.id, partitions);
