@@ -1,7 +1,4 @@
 import type { Sql } from "postgres";
-import type { AppendCommand, AppendGroupOptions, AppendOutcome, CommitNotice } from "../event-store.js";
-import { appendSimpleGroup, isSimpleGroup } from "./append-simple-group.js";
-import { toEventCoordinates } from "./event-row.js";
 import {
   type AppendPlan,
   type GroupState,
@@ -9,8 +6,13 @@ import {
   partitionSlot,
   planAppend,
   type StoredIdentity,
+  splitSlot,
   streamSlot,
-} from "./plan-append.js";
+} from "../../append/plan-append.js";
+import type { AppendCommand, AppendGroupOptions, AppendOutcome, CommitNotice } from "../event-store.js";
+import { appendSimpleGroup, isSimpleGroup } from "./append-simple-group.js";
+import { toEventCoordinates } from "./event-row.js";
+import { refuseUnstorableJson } from "./jsonb-compatible.js";
 import { isRetriableAppendConflict } from "./store-errors.js";
 import type { StreamVersionCache } from "./stream-version-cache.js";
 import { type PipelinedTransaction, settleAll, withPipelinedTransaction } from "./transaction.js";
@@ -79,7 +81,7 @@ async function appendGroupOnce(
   const { learned, plan, read } = await withPipelinedTransaction(sql, async (tx) => {
     const topics = await resolveTopics(tx.sql, context.partitionCounts, commands, options);
     const read = await readGroupState(tx, context.versionCache, commands, topics.partitionCounts);
-    const plan = planAppend(commands, read.state);
+    const plan = planAppend(commands, read.state, { refuseEvent: refuseUnstorableJson });
     if (plan.inserts.length > 0) await writePlan(tx, context, plan);
     else await settleAll([tx.begun, tx.commit()]);
     return { learned: topics.learned, plan, read };
@@ -101,7 +103,7 @@ function rememberVersions(cache: StreamVersionCache, read: GroupRead, plan: Appe
       versions = new Map();
       byPartition.set(slot, versions);
     }
-    versions.set(splitSlotText(stream)[1], version);
+    versions.set(splitSlot(stream)[1], version);
   };
   for (const stream of read.streamPartitions.keys()) add(stream, read.state.versions.get(stream) ?? 0);
   for (const [stream, version] of plan.versions) add(stream, version);
@@ -271,7 +273,7 @@ async function readGroupState(
     if (nextOffsets.get(entry.slot) === entry.head) {
       if (entry.version > 0) streamVersions.set(entry.stream, entry.version);
     } else {
-      staleTopics.push(splitSlotText(entry.stream)[0]);
+      staleTopics.push(splitSlot(entry.stream)[0]);
       staleKeys.push(entry.key);
     }
   }
@@ -347,7 +349,7 @@ async function writePlan(
   const heads: number[] = [];
   const payloads: string[] = [];
   for (const [slot, nextOffset] of plan.nextOffsets) {
-    const [topic, partition] = splitSlot(slot);
+    const [topic, partition] = splitPartitionSlot(slot);
     headTopics.push(topic);
     headPartitions.push(partition);
     heads.push(nextOffset);
@@ -385,14 +387,9 @@ async function writePlan(
   }
 }
 
-function splitSlot(slot: string): [string, number] {
-  const [topic, partition] = splitSlotText(slot);
+function splitPartitionSlot(slot: string): [string, number] {
+  const [topic, partition] = splitSlot(slot);
   return [topic, Number(partition)];
-}
-
-function splitSlotText(slot: string): [string, string] {
-  const separator = slot.indexOf("\u0000");
-  return [slot.slice(0, separator), slot.slice(separator + 1)];
 }
 
 function toResult(plan: AppendPlan): AppendGroupResult {
@@ -408,7 +405,7 @@ function toResult(plan: AppendPlan): AppendGroupResult {
   );
   const notices: CommitNotice[] = [];
   for (const [slot, nextOffset] of plan.nextOffsets) {
-    const [topic, partition] = splitSlot(slot);
+    const [topic, partition] = splitPartitionSlot(slot);
     notices.push({ topic, partition, nextOffset });
   }
   return { outcomes, notices };

@@ -1,9 +1,9 @@
 import type { EventCoordinates } from "@tributary/protocol";
 import type { Sql } from "postgres";
+import { partitionOf, partitionSlot } from "../../append/plan-append.js";
 import type { AppendCommand, AppendOutcome, CommitNotice } from "../event-store.js";
 import type { AppendContext, AppendGroupResult } from "./append-group.js";
 import { isJsonbCompatible } from "./jsonb-compatible.js";
-import { partitionOf, partitionSlot } from "./plan-append.js";
 import { settleAll, withPipelinedTransaction } from "./transaction.js";
 
 /**

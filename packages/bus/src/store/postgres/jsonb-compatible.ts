@@ -1,3 +1,6 @@
+import { TributaryError } from "@tributary/protocol";
+import type { PreparedEvent } from "../event-store.js";
+
 /**
  * A `\u0000` escape or an escaped lone UTF-16 surrogate (`\ud800`…`\udfff`) preceded by an even
  * number of backslashes, i.e. an escape and not the text of one. `JSON.stringify` writes paired
@@ -12,4 +15,16 @@ const unstorableEscape = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
  */
 export function isJsonbCompatible(json: string): boolean {
   return !json.includes("\\u") || !unstorableEscape.test(json);
+}
+
+/**
+ * The planner's check of this store's own limit (`PlanAppendOptions.refuseEvent`): an event whose
+ * data or metadata `jsonb` cannot hold fails its command with `invalid-request`.
+ */
+export function refuseUnstorableJson(event: PreparedEvent): TributaryError | undefined {
+  if (isJsonbCompatible(event.dataJson) && isJsonbCompatible(event.metadataJson)) return undefined;
+  return new TributaryError("invalid-request", {
+    message: `event ${JSON.stringify(event.id)} holds a NUL character or a lone surrogate, which the store cannot keep`,
+    details: { id: event.id },
+  });
 }

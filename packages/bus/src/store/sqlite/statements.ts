@@ -40,7 +40,6 @@ export interface SqliteStatements {
   selectStoredIds: Statement<[string], StoredIdentityRow>;
   /** Current versions of the streams of one topic among a JSON array of keys. */
   selectVersions: Statement<[string, string], { key: string; version: number }>;
-  selectNextOffset: Statement<[string, number], number>;
   updateNextOffset: Statement<[number, string, number]>;
   upsertStream: Statement<[string, string, number]>;
 
@@ -76,11 +75,6 @@ export function prepareStatements(db: Database): SqliteStatements {
     selectVersions: db.prepare(
       "SELECT key, version FROM streams WHERE topic = ? AND key IN (SELECT value FROM json_each(?))",
     ),
-    selectNextOffset: db
-      .prepare<[string, number], number>(
-        `SELECT next_offset FROM partitions WHERE topic = ? AND "partition" = ?`,
-      )
-      .pluck(),
     updateNextOffset: db.prepare(`UPDATE partitions SET next_offset = ? WHERE topic = ? AND "partition" = ?`),
     upsertStream: db.prepare(
       `INSERT INTO streams (topic, key, version) VALUES (?, ?, ?)
