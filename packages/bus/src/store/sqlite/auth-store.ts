@@ -1,6 +1,7 @@
 import type { Database } from "better-sqlite3";
 import type { AuthStore, StoredApiKey, StoredPrincipal } from "../../auth/auth-store.js";
-import { type Grants, mergeGrants } from "../../auth/grants.js";
+import type { Grants } from "../../auth/grants.js";
+import type { RunWriteOperation } from "./write-operations.js";
 
 interface KeyRow {
   id: string;
@@ -30,74 +31,56 @@ const toPrincipal = (row: PrincipalRow): StoredPrincipal => ({
   createdAt: row.created_at,
 });
 
+function prepareReads(db: Database) {
+  return {
+    principal: db.prepare<[string], PrincipalRow>(
+      "SELECT name, grants, created_at FROM auth_principals WHERE name = ?",
+    ),
+    principals: db.prepare<[], PrincipalRow>(
+      "SELECT name, grants, created_at FROM auth_principals ORDER BY name",
+    ),
+    key: db.prepare<[string], KeyRow>("SELECT * FROM auth_keys WHERE id = ?"),
+    keys: db.prepare<[], KeyRow>("SELECT * FROM auth_keys ORDER BY created_at, id"),
+    countKeys: db.prepare<[], number>("SELECT count(*) FROM auth_keys").pluck(),
+  };
+}
+
 export interface SqliteAuthStoreOptions {
+  /** The store's reading connection. */
   db: Database;
   /** Runs work on the open database, mapping driver failures to store errors. */
-  run<T>(work: () => T): Promise<T>;
+  read<T>(work: () => T): Promise<T>;
+  /** Runs a write on the store's writing connection. */
+  write: RunWriteOperation;
 }
 
 /**
- * Principals and keys on SQLite, on the store's own connection: a few rows written rarely, each
- * change one synchronous IMMEDIATE transaction, durable when it returns.
+ * Principals and keys on SQLite: reads on the store's own connection, each change one durable
+ * transaction of the store's writer (the grants of a key's principal are merged inside it).
  */
-export function createSqliteAuthStore({ db, run }: SqliteAuthStoreOptions): AuthStore {
-  const principalOf = (name: string) =>
-    db.prepare("SELECT name, grants, created_at FROM auth_principals WHERE name = ?").get(name) as
-      | PrincipalRow
-      | undefined;
-  const writePrincipal = (name: string, grants: Grants, createdAt: string) =>
-    db
-      .prepare(
-        `INSERT INTO auth_principals (name, grants, created_at) VALUES (?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET grants = excluded.grants`,
-      )
-      .run(name, JSON.stringify(grants), createdAt);
+export function createSqliteAuthStore({ db, read, write }: SqliteAuthStoreOptions): AuthStore {
+  let statements: ReturnType<typeof prepareReads> | undefined;
+  const prepared = () => {
+    statements ??= prepareReads(db);
+    return statements;
+  };
 
   return {
-    createKey: (key) =>
-      run(() =>
-        db
-          .transaction(() => {
-            const existing = principalOf(key.principal);
-            const grants =
-              existing === undefined ? key.grants : mergeGrants(toPrincipal(existing).grants, key.grants);
-            writePrincipal(key.principal, grants, existing?.created_at ?? key.createdAt);
-            db.prepare(
-              "INSERT INTO auth_keys (id, principal, secret_hash, created_at) VALUES (?, ?, ?, ?)",
-            ).run(key.id, key.principal, key.secretHash, key.createdAt);
-          })
-          .immediate(),
-      ),
+    createKey: (key) => write("createKey", key),
     key: (id) =>
-      run(() => {
-        const row = db.prepare("SELECT * FROM auth_keys WHERE id = ?").get(id) as KeyRow | undefined;
+      read(() => {
+        const row = prepared().key.get(id);
         return row === undefined ? undefined : toKey(row);
       }),
-    keys: () =>
-      run(() => (db.prepare("SELECT * FROM auth_keys ORDER BY created_at, id").all() as KeyRow[]).map(toKey)),
-    revokeKey: (id, at) =>
-      run(
-        () =>
-          db.prepare("UPDATE auth_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(at, id)
-            .changes > 0,
-      ),
+    keys: () => read(() => prepared().keys.all().map(toKey)),
+    revokeKey: (id, at) => write("revokeKey", id, at),
     principal: (name) =>
-      run(() => {
-        const row = principalOf(name);
+      read(() => {
+        const row = prepared().principal.get(name);
         return row === undefined ? undefined : toPrincipal(row);
       }),
-    principals: () =>
-      run(() =>
-        (
-          db
-            .prepare("SELECT name, grants, created_at FROM auth_principals ORDER BY name")
-            .all() as PrincipalRow[]
-        ).map(toPrincipal),
-      ),
-    putPrincipal: (name, grants, createdAt) =>
-      run(() => {
-        db.transaction(() => writePrincipal(name, grants, createdAt)).immediate();
-      }),
-    countKeys: () => run(() => (db.prepare("SELECT count(*) AS n FROM auth_keys").get() as { n: number }).n),
+    principals: () => read(() => prepared().principals.all().map(toPrincipal)),
+    putPrincipal: (name, grants, createdAt) => write("putPrincipal", name, grants, createdAt),
+    countKeys: () => read(() => prepared().countKeys.get() ?? 0),
   };
 }

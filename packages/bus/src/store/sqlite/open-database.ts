@@ -34,6 +34,31 @@ export function openDatabase(path: string): Database.Database {
   return db;
 }
 
+/**
+ * Makes `db` a connection that only reads, for a thread that must never wait for a lock (the
+ * event loop): `query_only`, so that a write statement fails at once (`SQLITE_READONLY`) instead
+ * of taking the write lock, and no busy timeout, so that a lock it meets fails at once
+ * (`SQLITE_BUSY`) instead of blocking. In WAL mode reads need no lock that a writer holds.
+ */
+export function setReadOnly(db: Database.Database): void {
+  db.pragma("query_only = ON");
+  db.pragma("busy_timeout = 0");
+}
+
+/**
+ * Runs `work` with the writes and the busy timeout of a connection made read-only by
+ * `setReadOnly` back, then makes it read-only again (also when `work` throws).
+ */
+export function withWrites<T>(db: Database.Database, work: () => T): T {
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  db.pragma("query_only = OFF");
+  try {
+    return work();
+  } finally {
+    setReadOnly(db);
+  }
+}
+
 /** Pause between attempts to switch a file to WAL while another connection holds it. */
 const walRetryDelayMs = 10;
 

@@ -1,21 +1,25 @@
-import { limits, type TopicInfo, type TopicSettings, TributaryError } from "@tributary/protocol";
-import type { Statement } from "better-sqlite3";
-import { canonicalJson } from "../../append/canonical-json.js";
+import type { TopicInfo } from "@tributary/protocol";
 import type { AppendCommand, AppendGroupOptions, CommitNotice, EventStore } from "../event-store.js";
 import { appendGroupInTransaction } from "./append-group.js";
 import { createSqliteAuthStore } from "./auth-store.js";
 import { toDeliveryRow, toStoredEvent } from "./event-row.js";
 import { applyMigrations } from "./migrate.js";
 import { offsetsAt } from "./offsets-at.js";
-import { openDatabase } from "./open-database.js";
+import { openDatabase, setReadOnly, withWrites } from "./open-database.js";
 import { type QueryStatementCache, queryEventRows } from "./query-events.js";
 import { createSqliteRegistryStore } from "./registry-store.js";
 import { closedStoreError, toStoreError } from "./sqlite-errors.js";
 import { prepareStatements, type SqliteStatements } from "./statements.js";
 import { createSqliteSubscriptionStore } from "./subscription-store.js";
-import { insertTopic, toTopicInfo } from "./topic-rows.js";
+import { toTopicInfo } from "./topic-rows.js";
+import {
+  applyWriteOperation,
+  createWriteOperations,
+  type WriteOperation,
+  type WriteOperationName,
+  type WriteOperations,
+} from "./write-operations.js";
 import { SqliteWriter } from "./writer.js";
-import type { WriteStatement } from "./writer-protocol.js";
 
 export interface SqliteStoreOptions {
   /** The database file, created when missing (its folder must exist). `":memory:"` for a private one. */
@@ -23,13 +27,16 @@ export interface SqliteStoreOptions {
 }
 
 /**
- * An event store in one SQLite file, owned by this process. Appends run on a writer thread with a
- * connection of its own, one group at a time: each `appendGroup` is one `BEGIN IMMEDIATE`
- * transaction (one fsync for the whole group), and its offsets are taken and committed before the
- * next group starts, which makes offsets contiguous and visible in order. The event loop meanwhile
- * serves requests and gathers the next group; reads use the store's own connection (WAL: readers
- * never wait for the writer). A `":memory:"` database has a single connection, so there appends
- * run on the event loop. The store must be migrated (`migrate()`) before other calls.
+ * An event store in one SQLite file, owned by this process. Every write (appends, topics,
+ * subscription state, the registry, keys) runs on a writer thread with a connection of its own,
+ * one transaction at a time: each `appendGroup` is one `BEGIN IMMEDIATE` transaction (one fsync
+ * for the whole group), and its offsets are taken and committed before the next group starts,
+ * which makes offsets contiguous and visible in order. The event loop meanwhile serves requests
+ * and gathers the next group; reads use the store's own connection, which is read-only and has
+ * no busy timeout (WAL: readers never wait for the writer), so the event loop never waits for a
+ * lock. Only `migrate()` writes on it, waiting for another process's migration if need be. A
+ * `":memory:"` database has a single connection, so there every write runs on the event loop.
+ * The store must be migrated (`migrate()`) before other calls.
  *
  * @example
  * const store = createSqliteStore({ path: "./data/tributary.db" });
@@ -55,30 +62,39 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
   const listeners = new Set<(notice: CommitNotice) => void>();
   const appendTransaction = db.transaction(appendGroupInTransaction);
   const writer = db.memory ? undefined : new SqliteWriter(options.path);
-  const putTopicTransaction = db.transaction(putTopicInTransaction);
-  const inlineStatements = new Map<string, Statement<unknown[]>>();
-  const inlineWrite = db.transaction((toWrite: WriteStatement[]) => {
-    for (const { sql, params } of toWrite) {
-      let statement = inlineStatements.get(sql);
-      if (statement === undefined) {
-        statement = db.prepare(sql);
-        inlineStatements.set(sql, statement);
-      }
-      statement.run(...params);
+  // The store's connection only reads; without a writer thread (":memory:") it writes too.
+  let inlineOperations: WriteOperations | undefined;
+  if (writer !== undefined) {
+    try {
+      setReadOnly(db);
+    } catch (error) {
+      db.close();
+      throw toStoreError(error);
     }
-  });
+  }
+
+  /** Runs a write on the writer thread (on this connection for `":memory:"`). */
+  function write<Name extends WriteOperationName>(
+    name: Name,
+    ...args: Parameters<WriteOperations[Name]>
+  ): Promise<ReturnType<WriteOperations[Name]>> {
+    if (closed) return Promise.reject(closedStoreError());
+    if (writer !== undefined) return writer.run(name, ...args);
+    try {
+      inlineOperations ??= createWriteOperations(db, () => {
+        statements ??= prepareStatements(db);
+        return statements;
+      });
+      const result = applyWriteOperation(inlineOperations, { name, args } as WriteOperation);
+      return Promise.resolve(result as ReturnType<WriteOperations[Name]>);
+    } catch (error) {
+      return Promise.reject(toStoreError(error));
+    }
+  }
+
   const subscriptions = createSqliteSubscriptionStore({
     db,
-    write(toWrite, durable) {
-      if (closed) return Promise.reject(closedStoreError());
-      if (writer !== undefined) return writer.write(toWrite, durable);
-      try {
-        inlineWrite.immediate(toWrite);
-        return Promise.resolve();
-      } catch (error) {
-        return Promise.reject(toStoreError(error));
-      }
-    },
+    write: (toWrite, durable = true) => write("statements", toWrite, durable),
     assertOpen() {
       if (closed) throw closedStoreError();
     },
@@ -86,6 +102,7 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
 
   const registry = createSqliteRegistryStore({
     db,
+    write,
     assertOpen() {
       if (closed) throw closedStoreError();
     },
@@ -108,44 +125,6 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
     if (row === undefined) return undefined;
     partitionCounts.set(row.name, row.partitions);
     return toTopicInfo(row, prepared.selectHeads.all(name));
-  }
-
-  function putTopicInTransaction(
-    prepared: SqliteStatements,
-    name: string,
-    settings: TopicSettings,
-  ): { topic: TopicInfo; created: boolean } {
-    const existing = prepared.selectTopic.get(name);
-    if (existing === undefined) {
-      const partitions = settings.partitions ?? limits.defaultPartitions;
-      insertTopic(
-        prepared,
-        name,
-        partitions,
-        JSON.stringify(settings.retention ?? {}),
-        new Date().toISOString(),
-      );
-      if (settings.validation !== undefined) prepared.updateValidation.run(settings.validation, name);
-    } else {
-      if (settings.partitions !== undefined && settings.partitions !== existing.partitions) {
-        throw new TributaryError("topic-conflict", {
-          message: `Topic "${name}" exists with ${existing.partitions} partitions, not ${settings.partitions}`,
-          details: { topic: name, partitions: existing.partitions, requestedPartitions: settings.partitions },
-        });
-      }
-      if (
-        settings.retention !== undefined &&
-        canonicalJson(settings.retention) !== canonicalJson(JSON.parse(existing.retention))
-      ) {
-        prepared.updateRetention.run(JSON.stringify(settings.retention), name);
-      }
-      if (settings.validation !== undefined && settings.validation !== existing.validation) {
-        prepared.updateValidation.run(settings.validation, name);
-      }
-    }
-    const topic = readTopic(prepared, name);
-    if (topic === undefined) throw new Error(`topic "${name}" vanished inside its transaction`);
-    return { topic, created: existing === undefined };
   }
 
   function announce(notices: CommitNotice[]): void {
@@ -174,15 +153,19 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
     migrate() {
       if (closed) return Promise.reject(closedStoreError());
       try {
-        applyMigrations(db);
+        if (writer === undefined) applyMigrations(db);
+        // At start, before any other write: waiting for another process's migration is fine here.
+        else withWrites(db, () => applyMigrations(db));
         return Promise.resolve();
       } catch (error) {
         return Promise.reject(toStoreError(error));
       }
     },
 
-    putTopic(name, settings) {
-      return run((prepared) => putTopicTransaction.immediate(prepared, name, settings));
+    async putTopic(name, settings) {
+      const result = await write("putTopic", name, settings);
+      partitionCounts.set(name, result.topic.partitions);
+      return result;
     },
 
     getTopic(name) {
@@ -263,7 +246,7 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
 
     subscriptions,
     registry,
-    auth: createSqliteAuthStore({ db, run: (work) => run(() => work()) }),
+    auth: createSqliteAuthStore({ db, read: (work) => run(() => work()), write }),
 
     onCommit(listener) {
       // A wrapper, so that subscribing the same function twice gives two independent subscriptions.

@@ -1,13 +1,17 @@
 import { type ErrorCode, TributaryError } from "@tributary/protocol";
 import type { AppendCommand, AppendGroupOptions, AppendOutcome, CommitNotice } from "../event-store.js";
+import type { WriteOperation } from "./write-operations.js";
 
-/** What the store's thread asks of the writer thread. */
+/**
+ * What the store's thread asks of the writer thread: every write of the store goes this way, so
+ * the store's own connection only reads and never waits for a lock.
+ */
 export type WriterRequest =
   | { kind: "append"; id: number; commands: AppendCommand[]; options: AppendGroupOptions }
-  | { kind: "write"; id: number; statements: WriteStatement[]; durable: boolean }
+  | { kind: "operation"; id: number; operation: WriteOperation }
   | { kind: "close" };
 
-/** One statement of a `write` request: the statements of a request commit together. */
+/** One statement of a `statements` operation: the statements of an operation commit together. */
 export interface WriteStatement {
   sql: string;
   params: (string | number | bigint | null)[];
@@ -28,7 +32,8 @@ export type WireOutcome =
 /** What the writer thread answers. */
 export type WriterResponse =
   | { kind: "appended"; id: number; outcomes: WireOutcome[]; notices: CommitNotice[] }
-  | { kind: "written"; id: number }
+  /** An operation committed; `result` is what it returned. */
+  | { kind: "done"; id: number; result: unknown }
   | { kind: "failed"; id: number; error: WireError }
   | { kind: "closed" };
 

@@ -1,20 +1,14 @@
 /**
- * The writer thread of a SQLite store: it owns the connection that appends, so that the fsync of
- * every group commit (and the statements before it) run beside the event loop instead of blocking
- * it. One request at a time, in the order they arrive.
+ * The writer thread of a SQLite store: it owns the connection that writes, so that the fsync of
+ * every commit (and the statements before it), as well as any wait for the write lock, happen
+ * beside the event loop instead of blocking it. One request at a time, in the order they arrive.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { Statement } from "better-sqlite3";
 import { appendGroupInTransaction } from "./append-group.js";
 import { openDatabase } from "./open-database.js";
 import { prepareStatements } from "./statements.js";
-import {
-  toWireError,
-  toWireOutcome,
-  type WriterRequest,
-  type WriterResponse,
-  type WriteStatement,
-} from "./writer-protocol.js";
+import { applyWriteOperation, createWriteOperations } from "./write-operations.js";
+import { toWireError, toWireOutcome, type WriterRequest, type WriterResponse } from "./writer-protocol.js";
 
 const port = parentPort;
 if (port === null) throw new Error("the SQLite writer runs as a worker thread");
@@ -22,23 +16,11 @@ if (port === null) throw new Error("the SQLite writer runs as a worker thread");
 const db = openDatabase((workerData as { path: string }).path);
 const statements = prepareStatements(db);
 const appendTransaction = db.transaction(appendGroupInTransaction);
+const operations = createWriteOperations(db, () => statements);
 /** Partition counts of committed topics: they never change, so entries never go stale. */
 const partitionCounts = new Map<string, number>();
 
 const answer = (response: WriterResponse) => port.postMessage(response);
-
-/** Statements of `write` requests, prepared once per distinct SQL text (there are a handful). */
-const prepared = new Map<string, Statement<unknown[]>>();
-const writeTransaction = db.transaction((statementsToRun: WriteStatement[]) => {
-  for (const { sql, params } of statementsToRun) {
-    let statement = prepared.get(sql);
-    if (statement === undefined) {
-      statement = db.prepare(sql);
-      prepared.set(sql, statement);
-    }
-    statement.run(...params);
-  }
-});
 
 port.on("message", (request: WriterRequest) => {
   if (request.kind === "close") {
@@ -47,16 +29,10 @@ port.on("message", (request: WriterRequest) => {
     port.close();
     return;
   }
-  if (request.kind === "write") {
+  if (request.kind === "operation") {
     try {
-      // Updates that may be lost on a power failure (only redelivery follows) skip the fsync.
-      if (!request.durable) db.pragma("synchronous = NORMAL");
-      try {
-        writeTransaction.immediate(request.statements);
-      } finally {
-        if (!request.durable) db.pragma("synchronous = FULL");
-      }
-      answer({ kind: "written", id: request.id });
+      const result = applyWriteOperation(operations, request.operation);
+      answer({ kind: "done", id: request.id, result });
     } catch (error) {
       answer({ kind: "failed", id: request.id, error: toWireError(error) });
     }

@@ -2,12 +2,12 @@ import { Worker } from "node:worker_threads";
 import { TributaryError } from "@tributary/protocol";
 import type { AppendCommand, AppendGroupOptions, AppendOutcome, CommitNotice } from "../event-store.js";
 import { toStoreError } from "./sqlite-errors.js";
+import type { WriteOperation, WriteOperationName, WriteOperations } from "./write-operations.js";
 import {
   fromWireError,
   fromWireOutcome,
   type WriterRequest,
   type WriterResponse,
-  type WriteStatement,
 } from "./writer-protocol.js";
 
 interface PendingAppend {
@@ -15,8 +15,8 @@ interface PendingAppend {
   reject(error: unknown): void;
 }
 
-interface PendingWrite {
-  resolve(): void;
+interface PendingOperation {
+  resolve(result: unknown): void;
   reject(error: unknown): void;
 }
 
@@ -33,9 +33,9 @@ function workerUrl(): URL {
 }
 
 /**
- * The store's side of its writer thread: sends each group to it and resolves with the outcomes
- * once the group committed there. The thread starts with the first append (after migration) and is
- * started again should it die; appends in flight then fail `store-unavailable`, whether or not
+ * The store's side of its writer thread: sends each group, and each other write, to it and
+ * resolves once it committed there. The thread starts with the first write (after migration) and
+ * is started again should it die; writes in flight then fail `store-unavailable`, whether or not
  * their transaction had committed (as with a lost database connection).
  */
 export class SqliteWriter {
@@ -43,7 +43,7 @@ export class SqliteWriter {
   #worker: Worker | undefined;
   #exited: Promise<void> | undefined;
   readonly #pending = new Map<number, PendingAppend>();
-  readonly #pendingWrites = new Map<number, PendingWrite>();
+  readonly #pendingOperations = new Map<number, PendingOperation>();
   #nextId = 0;
 
   constructor(path: string) {
@@ -63,13 +63,20 @@ export class SqliteWriter {
     });
   }
 
-  /** Runs statements in one transaction on the writer's connection, in turn with the appends. */
-  write(statements: WriteStatement[], durable = true): Promise<void> {
+  /** Runs a write operation on the writer's connection, in turn with the appends. */
+  run<Name extends WriteOperationName>(
+    name: Name,
+    ...args: Parameters<WriteOperations[Name]>
+  ): Promise<ReturnType<WriteOperations[Name]>> {
     const worker = this.#start();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pendingWrites.set(id, { resolve, reject });
-      const request: WriterRequest = { kind: "write", id, statements, durable };
+      this.#pendingOperations.set(id, {
+        resolve: (result) => resolve(result as ReturnType<WriteOperations[Name]>),
+        reject,
+      });
+      const operation = { name, args } as WriteOperation;
+      const request: WriterRequest = { kind: "operation", id, operation };
       worker.postMessage(request);
     });
   }
@@ -95,7 +102,7 @@ export class SqliteWriter {
     this.#exited = new Promise((resolve) => {
       worker.on("exit", () => {
         if (this.#worker === worker) this.#worker = undefined;
-        // Whatever stopped the thread (a file it cannot open, a crash), appends cannot be served
+        // Whatever stopped the thread (a file it cannot open, a crash), writes cannot be served
         // until a new one starts: retriable, with the reason kept as the cause.
         const error = new TributaryError("store-unavailable", {
           message: "The SQLite writer thread stopped",
@@ -103,8 +110,8 @@ export class SqliteWriter {
         });
         for (const pending of this.#pending.values()) pending.reject(error);
         this.#pending.clear();
-        for (const pending of this.#pendingWrites.values()) pending.reject(error);
-        this.#pendingWrites.clear();
+        for (const pending of this.#pendingOperations.values()) pending.reject(error);
+        this.#pendingOperations.clear();
         resolve();
       });
     });
@@ -113,14 +120,14 @@ export class SqliteWriter {
 
   #settle(response: WriterResponse): void {
     if (response.kind === "closed") return;
-    const write = this.#pendingWrites.get(response.id);
-    if (write !== undefined) {
-      this.#pendingWrites.delete(response.id);
-      if (response.kind === "failed") write.reject(toStoreError(fromWireError(response.error)));
-      else write.resolve();
+    const operation = this.#pendingOperations.get(response.id);
+    if (operation !== undefined) {
+      this.#pendingOperations.delete(response.id);
+      if (response.kind === "failed") operation.reject(toStoreError(fromWireError(response.error)));
+      else if (response.kind === "done") operation.resolve(response.result);
       return;
     }
-    if (response.kind === "written") return;
+    if (response.kind === "done") return;
     const pending = this.#pending.get(response.id);
     if (pending === undefined) return;
     this.#pending.delete(response.id);
