@@ -1,5 +1,5 @@
 import { TributaryError } from "@tributary/protocol";
-import type { Database } from "better-sqlite3";
+import type { SqliteStatements } from "./statements.js";
 
 /**
  * Per partition, the first offset whose event was committed at or after `at` (a time or a store
@@ -8,21 +8,19 @@ import type { Database } from "better-sqlite3";
  * offsets finds it with about 20 point reads of the (topic, partition, offset) index per partition,
  * however long the partition.
  */
-export function offsetsAt(db: Database, topic: string, at: { time: Date } | { position: number }): number[] {
-  const heads = db
-    .prepare<[string], number>(`SELECT next_offset FROM partitions WHERE topic = ? ORDER BY "partition"`)
-    .pluck()
-    .all(topic);
+export function offsetsAt(
+  statements: SqliteStatements,
+  topic: string,
+  at: { time: Date } | { position: number },
+): number[] {
+  const heads = statements.selectHeads.all(topic);
   if (heads.length === 0) throw new TributaryError("topic-not-found", { details: { topic } });
-  const probe = db.prepare<[string, number, number], { time: string; position: number }>(
-    `SELECT time, position FROM events WHERE topic = ? AND "partition" = ? AND "offset" = ?`,
-  );
-  const first = db
-    .prepare<[string, number], number>(`SELECT min("offset") FROM events WHERE topic = ? AND "partition" = ?`)
-    .pluck();
+  const probe = statements.selectEventTimeAt;
+  const first = statements.selectFirstOffset;
   const isAtOrAfter = (row: { time: string; position: number }) =>
     "time" in at ? Date.parse(row.time) >= at.time.getTime() : row.position >= at.position;
   return heads.map((head, partition) => {
+    // min() of no rows is one NULL row, not none.
     let low = first.get(topic, partition) ?? head;
     let high = head;
     while (low < high) {

@@ -6,9 +6,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isStoreUnavailable } from "@tributary/protocol";
 import Database from "better-sqlite3";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { prepareEvent } from "../../append/prepare-event.js";
+import { freshPartitions, usersSubscription } from "../../testing/conformance/subscription-fixtures.js";
 import { describeStoreConformance } from "../../testing/store-conformance.js";
+import type { EventStore } from "../event-store.js";
 import { applyMigrations } from "./migrate.js";
 import { sqliteMigrations } from "./migrations.js";
 import { openDatabase } from "./open-database.js";
@@ -251,4 +253,85 @@ describe("SQLite store", () => {
     ).toEqual(["Found"]);
     await store.close();
   });
+
+  it("prepares the statements of its own connection once, not on every call", async () => {
+    // Given a store, and a round of every call it serves, run once
+    const store = createSqliteStore({ path: newDatabasePath() });
+    await store.migrate();
+    await everyCall(store, 0);
+
+    // When more rounds run while the connections of this thread are watched
+    const prepare = vi.spyOn(Database.prototype, "prepare");
+    let prepared: unknown[];
+    try {
+      await everyCall(store, 1);
+      await everyCall(store, 2);
+    } finally {
+      prepared = prepare.mock.calls.map(([sql]) => sql);
+      prepare.mockRestore();
+      await store.close();
+    }
+
+    // Then none of them prepared a statement
+    expect(prepared).toEqual([]);
+  });
 });
+
+/** Every read and write of the store once, as requests make them; `round` makes the writes new. */
+async function everyCall(store: EventStore, round: number): Promise<void> {
+  const createdAt = "2025-03-04T05:06:07.089Z";
+  await store.putTopic("users", { partitions: 2 });
+  const event = prepareEvent("users", { type: "UserCreated", key: `user-${round}`, data: {} });
+  await store.appendGroup([{ topic: "users", events: [event] }], { autoCreate: true, defaultPartitions: 2 });
+  await store.getTopic("users");
+  await store.listTopics();
+  await store.readPartition("users", 0, 0, 10);
+  await store.readPartitionForDelivery("users", 0, 0, 10);
+  await store.readKey("users", "user-0", { fromVersion: 1, limit: 10 });
+  await store.readKey("users", "user-0", { fromVersion: 1, limit: 10, asOf: new Date() });
+  await store.query({ topic: "users", order: "asc", limit: 10 });
+  await store.getEvent(event.id);
+  await store.offsetsAt("users", { time: new Date(0) });
+  await store.offsetsAt("users", { position: 1 });
+  await store.ping();
+
+  await store.registry.transact(async (transaction) => {
+    await transaction.versions("users-value");
+    await transaction.compatibility(null);
+    const id = await transaction.schemaId(`{"title":"users ${round}"}`);
+    await transaction.insertVersion({ subject: "users-value", version: round + 1, id, createdAt });
+  });
+  await store.registry.subjects({ deleted: false });
+  await store.registry.subjects({ deleted: true });
+  await store.registry.versions("users-value", { deleted: false });
+  await store.registry.versions("users-value", { deleted: true });
+  await store.registry.schemaById(1);
+  await store.registry.versionsOfSchema(1);
+  await store.registry.compatibility("users-value");
+
+  const grants = { produce: ["users"], consume: [], admin: false };
+  await store.auth.createKey({
+    id: `k-${round}`,
+    principal: "user-service",
+    secretHash: "h",
+    grants,
+    createdAt,
+  });
+  await store.auth.key(`k-${round}`);
+  await store.auth.keys();
+  await store.auth.revokeKey(`k-${round}`, createdAt);
+  await store.auth.putPrincipal("billing", grants, createdAt);
+  await store.auth.principal("billing");
+  await store.auth.principals();
+  await store.auth.countKeys();
+
+  const name = `user-mailer-${round}`;
+  await store.subscriptions.create(usersSubscription(name), freshPartitions(2));
+  await store.subscriptions.get(name);
+  await store.subscriptions.list();
+  await store.subscriptions.transact(name, () => ({ result: undefined, mayLoseOnCrash: true }));
+  await store.subscriptions.listDeadLetters(name, { limit: 10 });
+  await store.subscriptions.listDeadLetters(name, { limit: 10, ids: ["evt-1"] });
+  await store.subscriptions.countDeadLetters(name);
+  await store.subscriptions.delete(name);
+}

@@ -241,7 +241,7 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
     },
 
     offsetsAt(topic, at) {
-      return run(() => offsetsAt(db, topic, at));
+      return run((prepared) => offsetsAt(prepared, topic, at));
     },
 
     subscriptions,

@@ -59,6 +59,10 @@ export interface SqliteStatements {
   readKey: Statement<[string, string, number, number], EventRow>;
   readKeyAsOf: Statement<[string, string, number, string, number], EventRow>;
   getEvent: Statement<[string], EventRow>;
+  /** The commit time and position of the event at an offset, if stored. */
+  selectEventTimeAt: Statement<[string, number, number], { time: string; position: number }>;
+  /** The lowest stored offset of a partition (null when it has no events). */
+  selectFirstOffset: Statement<[string, number], number | null>;
   ping: Statement<[], number>;
 }
 
@@ -122,6 +126,14 @@ export function prepareStatements(db: Database): SqliteStatements {
        WHERE topic = ? AND key = ? AND version >= ? AND time <= ? ORDER BY version LIMIT ?`,
     ),
     getEvent: db.prepare(`SELECT ${eventColumns} FROM events WHERE id = ?`),
+    selectEventTimeAt: db.prepare(
+      `SELECT time, position FROM events WHERE topic = ? AND "partition" = ? AND "offset" = ?`,
+    ),
+    selectFirstOffset: db
+      .prepare<[string, number], number | null>(
+        `SELECT min("offset") FROM events WHERE topic = ? AND "partition" = ?`,
+      )
+      .pluck(),
     ping: db.prepare<[], number>("SELECT 1").pluck(),
   };
 }
