@@ -20,6 +20,7 @@ import { decodeCursor, encodeCursor } from "./read/query-cursor.js";
 import { createEventValidation } from "./registry/event-validation.js";
 import { createSchemaRegistry, type SchemaRegistry } from "./registry/schema-registry.js";
 import type { EventStore, PreparedEvent } from "./store/event-store.js";
+import { runAfterCommit } from "./store/store-observer.js";
 import {
   createSubscriptions,
   type DeliveryObserver,
@@ -35,7 +36,10 @@ export interface BusOptions {
   defaultPartitions?: number;
   /** Events in one group-commit transaction at most (default 10,000). */
   maxGroupEvents?: number;
-  /** Told about appends and group commits (metrics). */
+  /**
+   * Told about appends and group commits (metrics), after they committed: what it throws is logged
+   * and the append is still answered as committed.
+   */
   appendObserver?: AppendObserver;
   /** Told about deliveries and dead letters (metrics). */
   deliveryObserver?: DeliveryObserver;
@@ -46,6 +50,13 @@ export interface BusOptions {
    * after the store has it: push delivery starts a new push subscription without waiting to find it.
    */
   subscriptionChanged?: (name: string, subscription: SubscriptionInfo | undefined) => void;
+  /** Where the bus logs what an observer threw after a commit (a pino or Fastify logger fits). */
+  log?: BusLog;
+}
+
+/** The bus's log of failures it works around. */
+export interface BusLog {
+  error(details: object, message: string): void;
 }
 
 /** Counters of the append path (Prometheus metrics hang off them). */
@@ -142,10 +153,13 @@ export function createBus(options: BusOptions): Bus {
   const { store } = options;
   const autoCreate = options.autoCreateTopics ?? true;
   const defaultPartitions = options.defaultPartitions ?? limits.defaultPartitions;
+  const afterCommitFailed = (error: unknown, step: string) =>
+    options.log?.error({ err: error, step }, "a step after a commit failed; the commit stands");
   const committer = new GroupCommitter(store, {
     autoCreate,
     defaultPartitions,
     maxGroupEvents: options.maxGroupEvents ?? 10_000,
+    afterCommitFailed,
     ...(options.appendObserver === undefined
       ? {}
       : { onGroupCommitted: options.appendObserver.groupCommitted.bind(options.appendObserver) }),
@@ -202,12 +216,21 @@ export function createBus(options: BusOptions): Bus {
           ...core,
           async put(name, settings) {
             const result = await core.put(name, settings);
-            changed(name, result.subscription);
+            // Stored: a listener's failure must not answer the PUT as failed.
+            runAfterCommit(
+              "subscription-changed listener",
+              () => changed(name, result.subscription),
+              afterCommitFailed,
+            );
             return result;
           },
           async delete(name) {
             await core.delete(name);
-            changed(name, undefined);
+            runAfterCommit(
+              "subscription-changed listener",
+              () => changed(name, undefined),
+              afterCommitFailed,
+            );
           },
         };
 
@@ -234,7 +257,14 @@ export function createBus(options: BusOptions): Bus {
       if (closing) throw new TributaryError("store-unavailable", { message: "the bus is shutting down" });
       const outcome = await committer.submit({ topic, events });
       if (!outcome.ok) throw outcome.error;
-      options.appendObserver?.appended(topic, outcome.events.length, outcome.replayed);
+      const observer = options.appendObserver;
+      if (observer !== undefined) {
+        runAfterCommit(
+          "append observer",
+          () => observer.appended(topic, outcome.events.length, outcome.replayed),
+          afterCommitFailed,
+        );
+      }
       return { events: outcome.events, replayed: outcome.replayed };
     },
 

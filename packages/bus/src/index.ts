@@ -2,6 +2,7 @@ export { prepareEvent } from "./append/prepare-event.js";
 export type {
   AppendResult,
   Bus,
+  BusLog,
   BusOptions,
   QueryRequest,
   ReadKeyRequest,
@@ -23,8 +24,10 @@ export type {
   ReadKeyOptions,
   StoreCapabilities,
 } from "./store/event-store.js";
+export type { OpenStoreOptions } from "./store/open-store.js";
 export { defaultStoreUrl, openStore } from "./store/open-store.js";
 export type { PostgresStoreOptions } from "./store/postgres/index.js";
 export { createPostgresStore } from "./store/postgres/index.js";
 export type { SqliteStoreOptions } from "./store/sqlite/index.js";
 export { createSqliteStore } from "./store/sqlite/index.js";
+export type { StoreObserver } from "./store/store-observer.js";

@@ -1,5 +1,6 @@
 import { problemContentType, TributaryError, toProblem } from "@tributary/protocol";
-import { type Bus, createBus } from "./bus.js";
+import type { FastifyBaseLogger } from "fastify";
+import { type Bus, type BusLog, createBus } from "./bus.js";
 import { type AppOptions, createApp } from "./http/app.js";
 import { createMetrics } from "./metrics/bus-metrics.js";
 import { defaultStoreUrl, openStore } from "./store/open-store.js";
@@ -61,7 +62,23 @@ export function isLoopback(host: string): boolean {
  * await server.close();
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const store = openStore(options.store ?? defaultStoreUrl);
+  // The log exists once the checks below passed; nothing is reported before it (no append and no
+  // subscription write runs until the server listens).
+  let appLog: FastifyBaseLogger | undefined;
+  const log: BusLog = { error: (details, message) => appLog?.error(details, message) };
+  const store = openStore(options.store ?? defaultStoreUrl, {
+    observer: {
+      writeBehindFailed(error) {
+        log.error(
+          { err: error },
+          "subscription state could not be written to the store; the events it held will be delivered again",
+        );
+      },
+      afterCommitFailed(error, step) {
+        log.error({ err: error, step }, "a step after a commit failed; the commit stands");
+      },
+    },
+  });
   try {
     await store.migrate();
   } catch (error) {
@@ -91,6 +108,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     deliveryObserver: metrics.deliveryObserver,
     breakerStatus: (name) => push?.breakerStatus(name),
     subscriptionChanged: (name, subscription) => push?.changed(name, subscription),
+    log,
     ...(options.autoCreateTopics === undefined ? {} : { autoCreateTopics: options.autoCreateTopics }),
     ...(options.defaultPartitions === undefined ? {} : { defaultPartitions: options.defaultPartitions }),
   });
@@ -102,6 +120,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
     ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
   });
+  appLog = app.log;
   let isClosing = false;
   const beginClosing = () => {
     isClosing = true;

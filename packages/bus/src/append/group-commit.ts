@@ -1,10 +1,17 @@
 import type { AppendCommand, AppendGroupOptions, AppendOutcome, EventStore } from "../store/event-store.js";
+import { runAfterCommit } from "../store/store-observer.js";
 
 export interface GroupCommitOptions extends AppendGroupOptions {
   /** Upper bound of events in one transaction; larger backlogs are split over several commits. */
   maxGroupEvents: number;
-  /** Told how long each group's transaction took, and its size (metrics). */
+  /**
+   * Told how long each group's transaction took, and its size (metrics). Called after the commit:
+   * what it throws goes to `afterCommitFailed`, and the group's commands are still answered as
+   * committed.
+   */
   onGroupCommitted?: (seconds: number, commands: number, events: number) => void;
+  /** Hears what `onGroupCommitted` threw (to log it); `step` names the observer. */
+  afterCommitFailed?: (error: unknown, step: string) => void;
 }
 
 interface Pending {
@@ -17,7 +24,8 @@ interface Pending {
  * Group commit: commands submitted while a transaction is in flight wait and are committed together
  * in the next one, so many concurrent requests share one fsync. Each command keeps its own
  * outcome; a command that fails (version conflict, id conflict) fails alone. A store-level failure
- * rejects every command of that group (none of them is stored). One transaction is in flight at a
+ * rejects every command of that group (none of them is stored). Once a group committed, its
+ * commands are answered as committed whatever the observer after it does. One transaction is in flight at a
  * time per process, which also keeps the order of submission.
  */
 export class GroupCommitter {
@@ -52,26 +60,34 @@ export class GroupCommitter {
     await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.#queue.length > 0) {
       const group = this.#takeGroup();
+      const started = performance.now();
+      let outcomes: AppendOutcome[];
       try {
-        const started = performance.now();
         // Only the store's own options: they may cross to a writer thread, which clones them.
-        const outcomes = await this.#store.appendGroup(
+        outcomes = await this.#store.appendGroup(
           group.map((pending) => pending.command),
           { autoCreate: this.#options.autoCreate, defaultPartitions: this.#options.defaultPartitions },
         );
-        this.#options.onGroupCommitted?.(
-          (performance.now() - started) / 1000,
-          group.length,
-          group.reduce((sum, pending) => sum + pending.command.events.length, 0),
-        );
-        group.forEach((pending, index) => {
-          const outcome = outcomes[index];
-          if (outcome === undefined) pending.reject(new Error("the store returned too few outcomes"));
-          else pending.resolve(outcome);
-        });
       } catch (error) {
         for (const pending of group) pending.reject(error);
+        continue;
       }
+      // Committed: from here on nothing may fail the group's commands.
+      const observer = this.#options.onGroupCommitted;
+      if (observer !== undefined) {
+        const seconds = (performance.now() - started) / 1000;
+        const events = group.reduce((sum, pending) => sum + pending.command.events.length, 0);
+        runAfterCommit(
+          "group-committed observer",
+          () => observer(seconds, group.length, events),
+          this.#options.afterCommitFailed,
+        );
+      }
+      group.forEach((pending, index) => {
+        const outcome = outcomes[index];
+        if (outcome === undefined) pending.reject(new Error("the store returned too few outcomes"));
+        else pending.resolve(outcome);
+      });
     }
     this.#inFlight = undefined;
   }

@@ -1,5 +1,6 @@
 import type { ListenMeta, Sql } from "postgres";
 import type { CommitNotice } from "../event-store.js";
+import { runAfterCommit } from "../store-observer.js";
 import type { CommitPayload } from "./append-group.js";
 
 export interface CommitNotificationsOptions {
@@ -11,6 +12,8 @@ export interface CommitNotificationsOptions {
   source: string;
   /** Current head of every partition, announced after a reconnect (commits meanwhile went unheard). */
   readHeads(): Promise<CommitNotice[]>;
+  /** Hears what a listener threw (`step` names which kind); the other listeners hear all the same. */
+  listenerFailed?: (error: unknown, step: string) => void;
 }
 
 /** Fans commit notices out to `onCommit` listeners. */
@@ -90,39 +93,26 @@ export function createCommitNotifications(options: CommitNotificationsOptions): 
   let missedStart = false;
   let isClosed = false;
 
+  const report = options.listenerFailed;
+  // A listener's failure is its own: it must not starve the other listeners, nor fail the append
+  // whose commit it was told about.
   const emit = (notice: CommitNotice) => {
-    for (const listener of [...listeners]) {
-      try {
-        listener(notice);
-      } catch {
-        // A listener's failure is its own: it must not starve the other listeners, nor fail the
-        // append whose commit it was told about.
-      }
-    }
+    for (const listener of [...listeners]) runAfterCommit("commit listener", () => listener(notice), report);
+  };
+  const emitRegistryChange = () => {
+    for (const listener of [...registryListeners]) runAfterCommit("registry listener", listener, report);
   };
 
   const onNotify = (payload: string) => {
     if (payload.includes('"registry":true')) {
-      if (isRegistryChangeFromElsewhere(payload, options.source)) {
-        for (const listener of [...registryListeners]) {
-          try {
-            listener();
-          } catch {
-            // One failing listener must not keep the others from hearing of the change.
-          }
-        }
-      }
+      if (isRegistryChangeFromElsewhere(payload, options.source)) emitRegistryChange();
       return;
     }
     const change = parseSubscriptionChange(payload);
     if (change !== undefined) {
       if (change.source === options.source) return;
       for (const listener of [...changeListeners]) {
-        try {
-          listener(change.subscription);
-        } catch {
-          // A listener's failure is its own to handle; the others still hear of the change.
-        }
+        runAfterCommit("subscription listener", () => listener(change.subscription), report);
       }
       return;
     }
@@ -136,13 +126,7 @@ export function createCommitNotifications(options: CommitNotificationsOptions): 
     hasListened = true;
     if (!isCatchUp || isClosed) return;
     // Registry changes made while not listening went unheard too: caches start over.
-    for (const listener of [...registryListeners]) {
-      try {
-        listener();
-      } catch {
-        // One failing listener must not keep the others from hearing of the change.
-      }
-    }
+    emitRegistryChange();
     options.readHeads().then(
       (heads) => {
         if (!isClosed) heads.forEach(emit);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { TributaryError } from "@tributary/protocol";
 import type { Sql } from "postgres";
 import type { CommitNotice, EventStore } from "../event-store.js";
+import type { StoreObserver } from "../store-observer.js";
 import { appendGroup } from "./append-group.js";
 import { createPostgresAuthStore } from "./auth-store.js";
 import { createCommitNotifications } from "./commit-notifications.js";
@@ -26,6 +27,8 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Upper bound of the pool's connections, besides one for LISTEN. Default 10. */
   maxConnections?: number;
+  /** Hears of failures nobody waits for: a commit listener or a cache fill that threw. */
+  observer?: StoreObserver;
 }
 
 /**
@@ -80,7 +83,14 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
         nextOffset: Number(row.next_offset),
       }));
     });
-  const notifications = createCommitNotifications({ sql: () => pool.listener(), channel, source, readHeads });
+  const observer = options.observer;
+  const notifications = createCommitNotifications({
+    sql: () => pool.listener(),
+    channel,
+    source,
+    readHeads,
+    ...(observer === undefined ? {} : { listenerFailed: observer.afterCommitFailed.bind(observer) }),
+  });
 
   return {
     kind: "postgres",

@@ -1,5 +1,6 @@
 import type { TopicInfo } from "@tributary/protocol";
 import type { AppendCommand, AppendGroupOptions, CommitNotice, EventStore } from "../event-store.js";
+import { runAfterCommit, type StoreObserver } from "../store-observer.js";
 import { appendGroupInTransaction } from "./append-group.js";
 import { createSqliteAuthStore } from "./auth-store.js";
 import { toDeliveryRow, toStoredEvent } from "./event-row.js";
@@ -24,6 +25,8 @@ import { SqliteWriter } from "./writer.js";
 export interface SqliteStoreOptions {
   /** The database file, created when missing (its folder must exist). `":memory:"` for a private one. */
   path: string;
+  /** Hears of failures nobody waits for: a failed write-behind, a commit listener that threw. */
+  observer?: StoreObserver;
 }
 
 /**
@@ -92,6 +95,7 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
     }
   }
 
+  const observer = options.observer;
   const subscriptions = createSqliteSubscriptionStore({
     db,
     write: (toWrite, durable = true) => write("statements", toWrite, durable),
@@ -130,12 +134,9 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
   function announce(notices: CommitNotice[]): void {
     for (const notice of notices) {
       for (const listener of listeners) {
-        try {
-          listener(notice);
-        } catch {
-          // The events are committed: a listener's failure must not turn the append into an error
-          // (the producer would retry an append that succeeded). Listeners handle their own errors.
-        }
+        // The events are committed: a listener's failure must not turn the append into an error
+        // (the producer would retry an append that succeeded), nor keep the others from hearing.
+        runAfterCommit("commit listener", () => listener(notice), observer?.afterCommitFailed.bind(observer));
       }
     }
   }
