@@ -2,7 +2,7 @@ import { problemContentType, TributaryError, toProblem } from "@tributary/protoc
 import type { FastifyBaseLogger } from "fastify";
 import { type Bus, type BusLog, createBus } from "./bus.js";
 import { type AppOptions, createApp } from "./http/app.js";
-import { createMetrics } from "./metrics/bus-metrics.js";
+import { type BusMetrics, createMetrics } from "./metrics/bus-metrics.js";
 import { defaultStoreUrl, openStore } from "./store/open-store.js";
 import {
   createPushDispatcher,
@@ -62,13 +62,15 @@ export function isLoopback(host: string): boolean {
  * await server.close();
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  // The log exists once the checks below passed; nothing is reported before it (no append and no
-  // subscription write runs until the server listens).
+  // The log and the metrics exist once the checks below passed; nothing is reported before them
+  // (no append and no subscription write runs until the server listens).
   let appLog: FastifyBaseLogger | undefined;
+  let metrics: BusMetrics | undefined;
   const log: BusLog = { error: (details, message) => appLog?.error(details, message) };
   const store = openStore(options.store ?? defaultStoreUrl, {
     observer: {
       writeBehindFailed(error) {
+        metrics?.storeObserver.writeBehindFailed(error);
         log.error(
           { err: error },
           "subscription state could not be written to the store; the events it held will be delivered again",
@@ -99,7 +101,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       `refusing to listen on ${host} with no API keys in the store: anyone who can reach it could write and read every topic. Give an admin key to store at start (TRIBUTARY_ADMIN_KEY_FILE, made by tributary keys generate), create a key first (tributary keys create --store URL --principal NAME --admin), listen on 127.0.0.1, or start with --insecure`,
     );
   }
-  const metrics = createMetrics();
+  metrics = createMetrics();
   // Started once the server listens; the bus asks it for breaker states and tells it of PUTs.
   let push: PushDispatcher | undefined;
   const bus = createBus({

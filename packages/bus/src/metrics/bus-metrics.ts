@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { AppendObserver, Bus } from "../bus.js";
+import type { StoreObserver } from "../store/store-observer.js";
 import type { DeliveryObserver } from "../subscriptions/subscription-service.js";
 
 /** The Prometheus metrics of one bus process. */
@@ -9,6 +10,8 @@ export interface BusMetrics {
   readonly appendObserver: AppendObserver;
   /** Pass to `createBus({ deliveryObserver })`. */
   readonly deliveryObserver: DeliveryObserver;
+  /** Counts the store's failed write-behinds; pass its method in `openStore(url, { observer })`. */
+  readonly storeObserver: Pick<StoreObserver, "writeBehindFailed">;
   /** Reads subscription lag from this bus at each scrape. */
   watch(bus: Bus): void;
 }
@@ -76,6 +79,11 @@ export function createMetrics(options: MetricsOptions = {}): BusMetrics {
     labelNames: ["subscription"] as const,
     registers: [registry],
   });
+  const writeBehindFailures = new Counter({
+    name: "tributary_subscription_write_failures_total",
+    help: "Transactions of subscription state written behind to the SQLite file that failed; their updates were lost and their events are delivered again.",
+    registers: [registry],
+  });
   new Gauge({
     name: "tributary_subscription_lag",
     help: "Events of a partition not yet done by a subscription (head minus checkpoint), read at scrape time.",
@@ -120,6 +128,11 @@ export function createMetrics(options: MetricsOptions = {}): BusMetrics {
       },
       deadLettered(subscription, events) {
         deadLetters.inc({ subscription }, events);
+      },
+    },
+    storeObserver: {
+      writeBehindFailed() {
+        writeBehindFailures.inc();
       },
     },
     watch(bus) {

@@ -98,6 +98,7 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
   const observer = options.observer;
   const subscriptions = createSqliteSubscriptionStore({
     db,
+    ...(observer === undefined ? {} : { onWriteFailure: (error) => observer.writeBehindFailed(error) }),
     write: (toWrite, durable = true) => write("statements", toWrite, durable),
     assertOpen() {
       if (closed) throw closedStoreError();

@@ -170,6 +170,11 @@ export interface SqliteSubscriptionStoreOptions {
   write(statements: WriteStatement[], durable?: boolean): Promise<void>;
   /** Rejects when the store is closed. */
   assertOpen(): void;
+  /**
+   * Hears of every failed write transaction, once, whoever waited for it: updates written behind
+   * have nobody else to tell (the store reads the file again; what they held is delivered again).
+   */
+  onWriteFailure?: (error: unknown) => void;
 }
 
 /**
@@ -246,7 +251,10 @@ export function createSqliteSubscriptionStore(
   const cached = new Map<string, CachedState>();
   const queue = new WriteQueue({
     write: (statements, durable) => write(statements, durable),
-    onFailure: () => cached.clear(),
+    onFailure: (error) => {
+      cached.clear();
+      options.onWriteFailure?.(error);
+    },
   });
 
   const load = (name: string): CachedState | undefined => {
@@ -337,6 +345,7 @@ export function createSqliteSubscriptionStore(
           update.mayLoseOnCrash === true &&
           (update.insertDeadLetters ?? []).length === 0 &&
           (update.deleteDeadLetters ?? []).length === 0;
+        // Its failure is reported once per transaction by the queue's `onFailure`, not here.
         if (isWrittenBehind) written.catch(() => undefined);
         else await written;
         return update.result;

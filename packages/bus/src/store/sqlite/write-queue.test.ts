@@ -87,4 +87,23 @@ describe("subscription write queue", () => {
     expect(failures).toHaveLength(1);
     await expect(queue.enqueue([statement("y")], true)).rejects.toThrow("disk full");
   });
+
+  it("goes on writing after a failure whose listener threw", async () => {
+    // Given a queue whose first transaction fails and whose failure listener throws
+    let attempts = 0;
+    const queue = new WriteQueue({
+      write: async () => {
+        attempts += 1;
+        if (attempts === 1) throw new Error("disk full");
+      },
+      onFailure: () => {
+        throw new Error("the logger is broken");
+      },
+    });
+    // When one write fails, then another is queued
+    await expect(queue.enqueue([statement("x")], true)).rejects.toThrow("disk full");
+    // Then the next one is written all the same
+    await queue.enqueue([statement("y")], true);
+    expect(attempts).toBe(2);
+  });
 });

@@ -98,7 +98,11 @@ export class WriteQueue {
         for (const waiter of waiters) waiter.resolve();
       } catch (error) {
         for (const waiter of waiters) waiter.reject(error);
-        this.#options.onFailure(error);
+        try {
+          this.#options.onFailure(error);
+        } catch {
+          // A failing listener must not stop the queue: later rounds would never be written.
+        }
       }
     }
   }
