@@ -26,7 +26,10 @@ export interface CommitNotifications {
   subscribeRegistryChanges(listener: () => void): () => void;
   /** Announces this instance's own commit to its listeners at once, without a trip to the server. */
   announce(notices: readonly CommitNotice[]): void;
-  /** Stops listening. The pool's `end()` closes the listening connection itself. */
+  /**
+   * Stops listening and forgets every listener: a notification still on its way is heard by none.
+   * The pool's `end()` closes the listening connection itself.
+   */
   close(): void;
 }
 
@@ -104,6 +107,8 @@ export function createCommitNotifications(options: CommitNotificationsOptions): 
   };
 
   const onNotify = (payload: string) => {
+    // Heard while closing, before the UNLISTEN took effect: nobody is listening any more.
+    if (isClosed) return;
     if (payload.includes('"registry":true')) {
       if (isRegistryChangeFromElsewhere(payload, options.source)) emitRegistryChange();
       return;
@@ -183,6 +188,7 @@ export function createCommitNotifications(options: CommitNotificationsOptions): 
       isClosed = true;
       listeners.clear();
       changeListeners.clear();
+      registryListeners.clear();
       void listening?.then((meta) => meta?.unlisten().catch(() => undefined));
     },
   };
