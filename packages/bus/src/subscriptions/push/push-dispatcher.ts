@@ -28,7 +28,10 @@ export interface PushDispatcher {
    * discovery, so that a new push subscription starts at once.
    */
   changed(name: string, subscription: SubscriptionInfo | undefined): void;
-  /** Lists the subscriptions now: starts, updates and stops loops to match. */
+  /**
+   * Lists the subscriptions now: starts, updates and stops loops to match. Never rejects: a failure
+   * is logged, and the next discovery tries again.
+   */
   refresh(): Promise<void>;
   /**
    * The breaker of the endpoint `name` pushes to, for its status; `undefined` when this process does
@@ -143,8 +146,14 @@ export function createPushDispatcher(options: PushDispatcherOptions): PushDispat
   }
 
   function refresh(): Promise<void> {
-    // One listing at a time: an older answer must not undo what a newer one applied.
-    refreshing = refreshing.then(() => (isStopped ? undefined : discover()));
+    // One listing at a time: an older answer must not undo what a newer one applied. The chain
+    // never stays rejected: an unexpected failure would otherwise end discovery for good.
+    refreshing = refreshing
+      .then(() => (isStopped ? undefined : discover()))
+      .catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        options.log?.warn({ err: reason }, "push: discovering the subscriptions failed; trying again");
+      });
     return refreshing;
   }
 
