@@ -247,6 +247,50 @@ describe("client.subscribe against a real bus", () => {
     expect(errors).toEqual([["handler", failing]]);
   });
 
+  it("nacks with the subscription's backoff when retryBackoff throws, and goes on with the partition", async () => {
+    // Given three renames of one user on a one-partition topic, a handler failing once on the second,
+    // and a retryBackoff that throws
+    await client.putTopic("users", { partitions: 1 });
+    const { events } = await client.append(
+      "users",
+      [0, 1, 2].map((index) => ({ type: "UserRenamed", key: "user-1", data: { index } })),
+    );
+    const failing = events[1]?.id;
+    const seen: Array<[number, number]> = [];
+    const errors: Array<[string, string | undefined]> = [];
+
+    // When a consumer handles them
+    await subscribeToUsers(
+      {
+        backoff: { initialMs: 0, maxMs: 0 },
+        retryBackoff: () => {
+          throw new Error("backoff table missing");
+        },
+        onError: (_, context: ConsumerErrorContext) => errors.push([context.operation, context.event?.id]),
+      },
+      async (event) => {
+        seen.push([event.offset, event.attempt]);
+        if (event.offset === 1 && event.attempt === 1) throw new Error("profile store down");
+      },
+    );
+    await eventually(
+      "the three events to be done",
+      async () => seen.some(([offset]) => offset === 2) && isCaughtUp(),
+    );
+
+    // Then the failed event was nacked and came back before the third, and both errors were reported
+    expect(seen).toEqual([
+      [0, 1],
+      [1, 1],
+      [1, 2],
+      [2, expect.any(Number)],
+    ]);
+    expect(errors).toEqual([
+      ["handler", failing],
+      ["retryBackoff", failing],
+    ]);
+  });
+
   it("stops handling a batch whose partition moved away (delivery-not-held), and goes on", async () => {
     // Given three events on one partition, and an ack timeout short enough that each event is acked
     // as soon as it is handled once half of it has passed

@@ -9,7 +9,7 @@ import {
 import type { SubscriptionCalls } from "./subscription-calls.js";
 
 /** What the consumer was doing when an error happened, for `onError`. */
-export type ConsumerOperation = "handler" | "poll" | "ack" | "nack" | "heartbeat" | "leave";
+export type ConsumerOperation = "handler" | "retryBackoff" | "poll" | "ack" | "nack" | "heartbeat" | "leave";
 
 export interface ConsumerErrorContext {
   operation: ConsumerOperation;

@@ -33,7 +33,8 @@ export type SubscribeOptions = ConsumeOptions & {
   concurrency?: number;
   /**
    * Milliseconds before a failed event is delivered again; `undefined` (the default) lets the
-   * subscription's `backoff` decide.
+   * subscription's `backoff` decide. When it throws, its error goes to `onError` (operation
+   * `retryBackoff`) and the event is nacked all the same, with the subscription's backoff.
    */
   retryBackoff?: (event: DeliveredEvent, error: unknown) => number | undefined;
 };
@@ -139,8 +140,18 @@ export async function subscribe(
     }
   }
 
+  /** The caller's backoff for a failed event; never throws (the subscription's backoff then decides). */
+  function retryAfterOf(event: DeliveredEvent, failure: unknown): number | undefined {
+    try {
+      return options.retryBackoff?.(event, failure);
+    } catch (error) {
+      report(error, { operation: "retryBackoff", event });
+      return undefined;
+    }
+  }
+
   async function nackEvent(event: DeliveredEvent, failure: unknown): Promise<void> {
-    const retryAfterMs = options.retryBackoff?.(event, failure);
+    const retryAfterMs = retryAfterOf(event, failure);
     const message = failure instanceof Error ? failure.message : String(failure);
     heartbeat.touch();
     try {
@@ -179,6 +190,9 @@ export async function subscribe(
       await slots.acquire();
       try {
         await handleBatch(events, deliveredAt);
+      } catch (error) {
+        // Never left rejected: the partition's later batches chain on this one.
+        report(error, { operation: "handler" });
       } finally {
         slots.release();
       }
