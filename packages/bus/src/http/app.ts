@@ -24,6 +24,7 @@ import { schemaRoutes } from "./routes/schemas.js";
 import { subscriptionStreamRoutes } from "./routes/subscription-stream.js";
 import { subscriptionRoutes } from "./routes/subscriptions.js";
 import { topicRoutes } from "./routes/topics.js";
+import { createStoreOutageLog, type StoreOutageLogOptions } from "./store-outage-log.js";
 
 export interface AppOptions {
   bus: Bus;
@@ -35,6 +36,11 @@ export interface AppOptions {
   logger?: FastifyServerOptions["logger"] | FastifyBaseLogger;
   /** How long to wait for slow clients (default `defaultHttpTimeouts`; tests shorten them). */
   timeouts?: Partial<HttpTimeouts>;
+  /**
+   * How a store outage is logged: its first refusal, then a summary at most every
+   * `summaryIntervalMs` (default 10 s), then its end. Tests pass a clock of their own.
+   */
+  storeOutageLog?: Omit<StoreOutageLogOptions, "log">;
 }
 
 function isLoggerInstance(logger: AppOptions["logger"]): logger is FastifyBaseLogger {
@@ -65,7 +71,8 @@ export function createApp(options: AppOptions): FastifyInstance {
     forceCloseConnections: "idle",
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
   });
-  installErrorHandler(app);
+  const outage = createStoreOutageLog({ log: app.log, ...options.storeOutageLog });
+  installErrorHandler(app, outage);
   installAuthorization(app, options.bus, options.bus.auth);
   installContentTypes(app);
   installHardening(app);
@@ -75,7 +82,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   topicRoutes(app, options.bus);
   appendRoutes(app, options.bus, createRateLimiter(options.rateLimits ?? defaultRateLimits));
   schemaRoutes(app, options.bus);
-  confluentRegistryRoutes(app, options.bus);
+  confluentRegistryRoutes(app, options.bus, outage);
   adminRoutes(app, options.bus);
   readRoutes(app, options.bus);
   subscriptionRoutes(app, options.bus);

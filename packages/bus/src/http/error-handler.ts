@@ -1,8 +1,12 @@
 import { problemContentType, TributaryError, toProblem } from "@tributary/protocol";
 import type { FastifyError, FastifyInstance } from "fastify";
+import type { StoreOutageLog } from "./store-outage-log.js";
 
 /** Seconds a client should wait before retrying after a 503. */
 const retryAfterSeconds = 1;
+
+/** Routes that answer without the store: their success says nothing of it. */
+const storeFreeRoutes = new Set(["/healthz", "/metrics", "/openapi.json", "/asyncapi.json"]);
 
 /** Fastify's own errors (body parsing, limits, schema validation) in the catalogue's terms. */
 function fromFastifyError(error: FastifyError): TributaryError {
@@ -40,12 +44,16 @@ function fromFastifyError(error: FastifyError): TributaryError {
 
 /**
  * Every error leaves as `application/problem+json`. Unknown errors become a 500 whose body says
- * nothing of the internals; the log has the cause. 503s carry `Retry-After`.
+ * nothing of the internals; the log has the cause. 503s carry `Retry-After`. A `store-unavailable`
+ * refusal goes to `outage` rather than a line of its own (an outage refuses every request), and a
+ * request that a store-backed route answered with success tells `outage` the store is back.
  */
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance, outage: StoreOutageLog): void {
   app.setErrorHandler((raw: FastifyError | TributaryError, request, reply) => {
     const error = raw instanceof TributaryError ? raw : fromFastifyError(raw);
-    if (error.status >= 500) {
+    if (error.code === "store-unavailable") {
+      outage.refused(error.cause ?? error);
+    } else if (error.status >= 500) {
       request.log.error({ err: error.cause ?? raw, code: error.code }, "request failed");
     }
     if (error.status === 503) reply.header("retry-after", String(retryAfterSeconds));
@@ -54,6 +62,10 @@ export function installErrorHandler(app: FastifyInstance): void {
       reply.header("retry-after", String(Math.max(1, Math.ceil(afterMs / 1000))));
     }
     return reply.status(error.status).type(problemContentType).send(toProblem(error));
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (reply.statusCode < 400 && route !== undefined && !storeFreeRoutes.has(route)) outage.served();
   });
   app.setNotFoundHandler((request, reply) => {
     const error = new TributaryError("route-not-found", {

@@ -1,10 +1,17 @@
-import { type CompatibilityMode, compatibilityModes, limits, TributaryError } from "@tributary/protocol";
+import {
+  type CompatibilityMode,
+  compatibilityModes,
+  isStoreUnavailable,
+  limits,
+  TributaryError,
+} from "@tributary/protocol";
 import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import { canonicalJson } from "../../append/canonical-json.js";
 import type { Bus } from "../../bus.js";
 import type { StoredSchemaVersion } from "../../registry/registry-store.js";
 import type { SchemaRegistry } from "../../registry/schema-registry.js";
 import { createJsonParser, exceedsJsonDepth } from "../hardening.js";
+import type { StoreOutageLog } from "../store-outage-log.js";
 
 /** What the Confluent Schema Registry answers with, and what its clients send first. */
 export const confluentContentType = "application/vnd.schemaregistry.v1+json";
@@ -86,7 +93,7 @@ function toConfluentError(error: unknown): ConfluentError {
 }
 
 /** Confluent's error body and content type for the routes of this scope, including its 404s. */
-function installConfluentHandling(scope: FastifyInstance): void {
+function installConfluentHandling(scope: FastifyInstance, outage: StoreOutageLog | undefined): void {
   const parseJson = createJsonParser(scope);
   for (const type of bodyContentTypes) {
     if (scope.hasContentTypeParser(type)) scope.removeContentTypeParser(type);
@@ -101,7 +108,9 @@ function installConfluentHandling(scope: FastifyInstance): void {
   });
   scope.setErrorHandler((raw, request, reply) => {
     const error = toConfluentError(raw);
-    if (error.status >= 500) request.log.error({ err: raw }, "schema registry request failed");
+    // One line per outage, not per refused request (see the API's error handler).
+    if (outage !== undefined && isStoreUnavailable(raw)) outage.refused(raw.cause ?? raw);
+    else if (error.status >= 500) request.log.error({ err: raw }, "schema registry request failed");
     return reply
       .status(error.status)
       .type(confluentContentType)
@@ -399,17 +408,18 @@ function compatibilityRoutes(scope: FastifyInstance, registry: SchemaRegistry): 
  * (docs/schemas.md), for JSON Schema only, so that Kafka-world clients and serializers work
  * against the bus. Errors are Confluent's `{ error_code, message }` bodies, not problems; bodies
  * are JSON under any of Confluent's content types; every answer is
- * `application/vnd.schemaregistry.v1+json`.
+ * `application/vnd.schemaregistry.v1+json`. A `store-unavailable` failure goes to `outage`, when
+ * given, instead of a log line of its own.
  *
  * @example
  * ```ts
  * confluentRegistryRoutes(app, bus); // then GET /schema-registry/subjects
  * ```
  */
-export function confluentRegistryRoutes(app: FastifyInstance, bus: Bus): void {
+export function confluentRegistryRoutes(app: FastifyInstance, bus: Bus, outage?: StoreOutageLog): void {
   app.register(
     async (scope) => {
-      installConfluentHandling(scope);
+      installConfluentHandling(scope, outage);
       scope.get("/", async () => ({}));
       subjectRoutes(scope, bus.registry);
       schemaIdRoutes(scope, bus.registry);
