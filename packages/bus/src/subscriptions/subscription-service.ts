@@ -171,11 +171,16 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
 
     async status(name) {
       const subscription = await get(name);
+      // Reads only: no lock, so a status (or a metrics scrape) never waits for polls, acks or
+      // appends in flight, nor makes them wait.
       const [topic, state, deadLetters] = await Promise.all([
         topics.get(subscription.topic),
-        store.subscriptions.transact(name, (current) => ({ result: current })),
+        store.subscriptions.read(name),
         store.subscriptions.countDeadLetters(name),
       ]);
+      if (state === undefined) {
+        throw new TributaryError("subscription-not-found", { details: { subscription: name } });
+      }
       return buildStatus(state, topic.headOffsets, deadLetters, options.breakerStatus?.(name));
     },
 

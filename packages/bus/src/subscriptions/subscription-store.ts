@@ -109,6 +109,14 @@ export interface SubscriptionStore {
   get(name: string): Promise<SubscriptionInfo | undefined>;
   /** In name order (byte order). */
   list(): Promise<SubscriptionInfo[]>;
+  /**
+   * The subscription's state as its last transaction left it, read without locking or writing
+   * anything: a transaction of the subscription in progress (here or in another bus process) is not
+   * waited for and does not wait. One consistent snapshot; `now` is the store's clock at the read.
+   * `undefined` when the subscription does not exist. For status and metrics: an update must start
+   * from `transact`'s state, never from this one.
+   */
+  read(name: string): Promise<SubscriptionState | undefined>;
   /** Removes the subscription with its partitions, consumers and dead letters. False when unknown. */
   delete(name: string): Promise<boolean>;
   /**

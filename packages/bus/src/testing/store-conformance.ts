@@ -12,6 +12,7 @@ import { describeNotificationConformance } from "./conformance/notifications.js"
 import { describeOffsetsAtConformance } from "./conformance/offsets-at.js";
 import { describeQueryConformance } from "./conformance/query.js";
 import { describeReadConformance } from "./conformance/reads.js";
+import { describeSubscriptionReadConformance } from "./conformance/subscription-reads.js";
 import { describeSubscriptionTransactConformance } from "./conformance/subscription-transact.js";
 import { describeSubscriptionConformance } from "./conformance/subscriptions.js";
 import { describeTopicConformance } from "./conformance/topics.js";
@@ -27,8 +28,8 @@ export interface StoreConformanceOptions {
  * Registers the conformance suite of the storage port: every behaviour `EventStore` promises
  * (topics, append coordinates, atomic commands in independent groups, expected versions,
  * idempotency, the problem documents of failed appends, reads, queries, commit notices,
- * concurrent appends, offsets at a time or position, subscription state and its transactions,
- * lifecycle), tested through the port only, so that
+ * concurrent appends, offsets at a time or position, subscription state, its transactions and its
+ * lock-free reads, lifecycle), tested through the port only, so that
  * every adapter runs the same tests. Each test gets its own store from `create` and closes it
  * afterwards; the example domain is users and organizations.
  *
@@ -76,6 +77,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
     describeOffsetsAtConformance(context);
     describeSubscriptionConformance(context);
     describeSubscriptionTransactConformance(context);
+    describeSubscriptionReadConformance(context);
     describeLifecycleConformance(context);
   });
 }

@@ -306,6 +306,14 @@ export function createSqliteSubscriptionStore(
 
     get: async (name) => readSubscription(name),
 
+    // Outside the lock: memory holds what the last transaction left (the file may lag behind it),
+    // and this runs in one go, so it never sees a transaction half applied. Not cached: only a
+    // transaction, under the lock, puts state in memory.
+    read: async (name) => {
+      const state = cached.get(name) ?? load(name);
+      return state === undefined ? undefined : { now: Date.now(), ...state };
+    },
+
     list: async () =>
       prepared()
         .selectSubscriptions.all()
