@@ -14,7 +14,7 @@ import {
 import { GroupCommitter } from "./append/group-commit.js";
 import { prepareEvent } from "./append/prepare-event.js";
 import { validateEvents } from "./append/validate-events.js";
-import { type Authenticator, createAuthenticator } from "./auth/authenticator.js";
+import { type Authenticator, type AuthenticatorOptions, createAuthenticator } from "./auth/authenticator.js";
 import { CommitWaiter } from "./read/commit-waiter.js";
 import { decodeCursor, encodeCursor } from "./read/query-cursor.js";
 import { createEventValidation } from "./registry/event-validation.js";
@@ -36,6 +36,8 @@ export interface BusOptions {
   defaultPartitions?: number;
   /** Events in one group-commit transaction at most (default 10,000). */
   maxGroupEvents?: number;
+  /** How API keys are cached and failed authentications limited (defaults: `createAuthenticator`). */
+  auth?: Omit<AuthenticatorOptions, "store">;
   /**
    * Told about appends and group commits (metrics), after they committed: what it throws is logged
    * and the append is still answered as committed.
@@ -166,7 +168,7 @@ export function createBus(options: BusOptions): Bus {
   });
   const waiter = new CommitWaiter(store);
   const registry = createSchemaRegistry(store.registry);
-  const auth = createAuthenticator({ store: store.auth });
+  const auth = createAuthenticator({ ...options.auth, store: store.auth });
   const validation = createEventValidation({
     registry,
     policyOf: async (topic) => (await store.getTopic(topic))?.validation ?? "if-registered",

@@ -360,3 +360,40 @@ describe("append rate limits", () => {
     }
   });
 });
+
+describe("GET /v1/events/{id} with keys", () => {
+  it("reads the event from the store once, to authorize the request and to answer it", async () => {
+    // Given a bus whose store counts event lookups, and a consumer of users
+    const testStore = await createTestStore("sqlite");
+    let lookups = 0;
+    const store = {
+      ...testStore.store,
+      getEvent: (id: string) => {
+        lookups += 1;
+        return testStore.store.getEvent(id);
+      },
+    };
+    const bus = createBus({ store });
+    const app = createApp({ bus });
+    try {
+      const { key } = await bus.auth.createKey("search", { produce: [], consume: ["users"], admin: false });
+      await bus.append("users", [{ id: "e-1", type: "UserCreated", data: {} }]);
+      const get = (id: string) =>
+        app.inject({ method: "GET", url: `/v1/events/${id}`, headers: { authorization: `Bearer ${key}` } });
+      // When the event is read, and an unknown one
+      const found = await get("e-1");
+      const foundLookups = lookups;
+      const unknown = await get("no-such-event");
+      // Then each cost one lookup
+      expect(found.statusCode).toBe(200);
+      expect(found.json()).toMatchObject({ id: "e-1", topic: "users" });
+      expect(foundLookups).toBe(1);
+      expect(unknown.statusCode).toBe(403);
+      expect(lookups).toBe(2);
+    } finally {
+      await app.close();
+      await bus.close();
+      await testStore.cleanup();
+    }
+  });
+});

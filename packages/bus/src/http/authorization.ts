@@ -1,4 +1,4 @@
-import { TributaryError } from "@tributary/protocol";
+import { isNotFound, isTributaryError, type StoredEvent, TributaryError } from "@tributary/protocol";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Authenticator, Principal } from "../auth/authenticator.js";
 import { describePermission, isAllowed, type Permission } from "../auth/grants.js";
@@ -8,6 +8,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The request's principal; undefined while the bus runs open (no keys in the store). */
     principal: Principal | undefined;
+    /** `GET /v1/events/{id}`: the event looked up to authorize the request, which the route answers. */
+    eventLookup: Promise<StoredEvent> | undefined;
   }
 }
 
@@ -39,10 +41,21 @@ const routePermissions: Record<
     kind: "consume",
     topic: (request.query as { topic?: string } | undefined)?.topic ?? "*",
   }),
-  "GET /v1/events/:id": async (_, params, bus) => {
-    const event = await bus.getEvent(params.id ?? "").catch(() => undefined);
-    // An unknown event: let the route answer 404 to anyone who may read some topic... or none.
-    return { kind: "consume", topic: event?.topic ?? "*" };
+  "GET /v1/events/:id": async (request, params, bus) => {
+    // Read once: the route answers with this same lookup.
+    const lookup = bus.getEvent(params.id ?? "");
+    request.eventLookup = lookup;
+    const topic = await lookup.then(
+      (event) => event.topic,
+      (error: unknown) => {
+        // An unknown event needs a right on every topic, so that its 404 tells a principal confined
+        // to some topics nothing it could not learn from a 403. A failed lookup is no answer at all:
+        // it goes out as what it is (a 503 when the store is unavailable), never as a refusal.
+        if (isNotFound(error)) return "*";
+        throw error;
+      },
+    );
+    return { kind: "consume", topic };
   },
 
   "GET /v1/schemas": () => ({ kind: "authenticated" }),
@@ -81,7 +94,12 @@ async function permissionFor(request: FastifyRequest, bus: Bus): Promise<Permiss
     }
     const topic = await bus.subscriptions.get(name).then(
       (subscription) => subscription.topic,
-      () => undefined,
+      (error: unknown) => {
+        // No such subscription, or a name that cannot be one: only a `subscription:` grant covers
+        // it, and the route then answers 404 or 400. A store failure is a 503, not a 403.
+        if (isTributaryError(error) && error.status < 500) return undefined;
+        throw error;
+      },
     );
     return { kind: "consume-subscription", subscription: name, topic };
   }
@@ -108,6 +126,7 @@ export const listedRoutes = Object.keys(routePermissions);
  */
 export function installAuthorization(app: FastifyInstance, bus: Bus, authenticator: Authenticator): void {
   app.decorateRequest("principal", undefined);
+  app.decorateRequest("eventLookup", undefined);
 
   app.addHook("onRequest", async (request, reply) => {
     if (openRoutes.has(`${request.method} ${request.routeOptions.url ?? ""}`)) return;

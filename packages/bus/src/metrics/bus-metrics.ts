@@ -1,7 +1,46 @@
+import { isNotFound, type SubscriptionStatus } from "@tributary/protocol";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { AppendObserver, Bus } from "../bus.js";
 import type { StoreObserver } from "../store/store-observer.js";
 import type { DeliveryObserver } from "../subscriptions/subscription-service.js";
+
+interface LagReading {
+  samples: { labels: { subscription: string; topic: string; partition: string }; lag: number }[];
+  /** False when the store failed before every subscription was read. */
+  isComplete: boolean;
+}
+
+/**
+ * The lag of every partition of every subscription. A subscription deleted between the list and
+ * its status has no lag to report; any other failure (the store is unavailable) ends the reading
+ * as incomplete, with what was read so far, rather than failing the whole scrape: the counters
+ * of this process stay visible through an outage.
+ */
+async function readLag(bus: Bus): Promise<LagReading> {
+  const samples: LagReading["samples"] = [];
+  try {
+    for (const subscription of await bus.subscriptions.list()) {
+      let status: SubscriptionStatus;
+      try {
+        status = await bus.subscriptions.status(subscription.name);
+      } catch (error) {
+        if (isNotFound(error)) continue;
+        throw error;
+      }
+      for (const partition of status.partitions) {
+        const labels = {
+          subscription: status.name,
+          topic: status.topic,
+          partition: String(partition.partition),
+        };
+        samples.push({ labels, lag: partition.lag });
+      }
+    }
+    return { samples, isComplete: true };
+  } catch {
+    return { samples, isComplete: false };
+  }
+}
 
 /** The Prometheus metrics of one bus process. */
 export interface BusMetrics {
@@ -84,6 +123,15 @@ export function createMetrics(options: MetricsOptions = {}): BusMetrics {
     help: "Transactions of subscription state written behind to the SQLite file that failed; their updates were lost and their events are delivered again.",
     registers: [registry],
   });
+  // Both gauges below share one reading of the store per scrape: prom-client calls every
+  // metric's collect in the same tick, so the second call finds the reading the first one started.
+  let reading: Promise<LagReading> | undefined;
+  const readLagOnce = (bus: Bus) => {
+    reading ??= readLag(bus).finally(() => {
+      reading = undefined;
+    });
+    return reading;
+  };
   new Gauge({
     name: "tributary_subscription_lag",
     help: "Events of a partition not yet done by a subscription (head minus checkpoint), read at scrape time.",
@@ -92,20 +140,15 @@ export function createMetrics(options: MetricsOptions = {}): BusMetrics {
     async collect() {
       this.reset();
       if (watched === undefined) return;
-      const bus = watched;
-      for (const subscription of await bus.subscriptions.list()) {
-        try {
-          const status = await bus.subscriptions.status(subscription.name);
-          for (const partition of status.partitions) {
-            this.set(
-              { subscription: status.name, topic: status.topic, partition: String(partition.partition) },
-              partition.lag,
-            );
-          }
-        } catch {
-          // Deleted between the list and its status: it has no lag to report.
-        }
-      }
+      for (const sample of (await readLagOnce(watched)).samples) this.set(sample.labels, sample.lag);
+    },
+  });
+  new Gauge({
+    name: "tributary_subscription_lag_up",
+    help: "1 when this scrape read every subscription's lag from the store; 0 when the store failed: the lag of the subscriptions it could not read is then left out, never reported as zero.",
+    registers: [registry],
+    async collect() {
+      this.set(watched === undefined || (await readLagOnce(watched)).isComplete ? 1 : 0);
     },
   });
 

@@ -140,6 +140,7 @@ export function readRoutes(app: FastifyInstance, bus: Bus): void {
         params: { type: "object", properties: { id: { type: "string", maxLength: limits.maxIdLength } } },
       },
     },
-    (request) => bus.getEvent(request.params.id),
+    // Authorizing the request may have read the event already (see installAuthorization).
+    (request) => request.eventLookup ?? bus.getEvent(request.params.id),
   );
 }
