@@ -184,7 +184,7 @@ export const errorCatalogue = {
     title: "Rate limited",
     retriable: true,
     description:
-      "The principal is over its append rate (events or bytes per second). Nothing was stored; retry after the `Retry-After` seconds.",
+      "The principal is over its append rate (events or bytes per second), or the client address is over its budget of failed authentications (unknown, revoked or malformed keys). Nothing was stored; retry after the `Retry-After` seconds.",
   },
   "headers-too-large": {
     status: 431,

@@ -210,7 +210,8 @@ describe.each(storeKinds)("API keys and grants on %s", (kind) => {
 
   beforeAll(async () => {
     testStore = await createTestStore(kind);
-    bus = createBus({ store: testStore.store });
+    // Every case sends bad keys from one address: no failure budget here (see "failed authentications").
+    bus = createBus({ store: testStore.store, auth: { failureLimits: { burst: 0, perSecond: 0 } } });
     app = createApp({ bus });
     await app.ready();
   });
@@ -390,6 +391,59 @@ describe("GET /v1/events/{id} with keys", () => {
       expect(foundLookups).toBe(1);
       expect(unknown.statusCode).toBe(403);
       expect(lookups).toBe(2);
+    } finally {
+      await app.close();
+      await bus.close();
+      await testStore.cleanup();
+    }
+  });
+});
+
+describe("failed authentications", () => {
+  it("answers 429 with Retry-After to an address over its budget, while working keys and other addresses go on", async () => {
+    // Given a bus allowing 5 failed authentications per address, refilled too slowly to matter here
+    const testStore = await createTestStore("sqlite");
+    const bus = createBus({
+      store: testStore.store,
+      auth: { failureLimits: { burst: 5, perSecond: 0.001 } },
+    });
+    const app = createApp({ bus });
+    try {
+      const { key } = await bus.auth.createKey("search", { produce: [], consume: ["users"], admin: false });
+      const { key: unusedKey } = await bus.auth.createKey("audit", {
+        produce: [],
+        consume: ["users"],
+        admin: false,
+      });
+      const get = (remoteAddress: string, bearer: string) =>
+        app.inject({
+          method: "GET",
+          url: "/v1/topics",
+          remoteAddress,
+          headers: { authorization: `Bearer ${bearer}` },
+        });
+      expect((await get("203.0.113.9", key)).statusCode).toBe(200);
+      // When one address sends 5 unknown keys, and then more
+      for (let attempt = 0; attempt < 5; attempt++) {
+        expect((await get("203.0.113.9", `trb_00000000000${attempt}_${"A".repeat(43)}`)).statusCode).toBe(
+          401,
+        );
+      }
+      const limited = await get("203.0.113.9", `trb_000000000009_${"A".repeat(43)}`);
+      // Then it is rate limited, with a Retry-After, as are malformed keys and keys it never used
+      expect(limited.statusCode).toBe(429);
+      expect(limited.json()).toMatchObject({ code: "rate-limited" });
+      expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+      expect((await get("203.0.113.9", "not-a-key")).statusCode).toBe(429);
+      expect((await get("203.0.113.9", unusedKey)).statusCode).toBe(429);
+      // And the key it works with still works, and other addresses are not affected
+      expect((await get("203.0.113.9", key)).statusCode).toBe(200);
+      expect((await get("198.51.100.4", unusedKey)).statusCode).toBe(200);
+      expect((await get("198.51.100.4", "not-a-key")).statusCode).toBe(401);
+      // And a request without a key is a plain 401: it costs nothing
+      expect(
+        (await app.inject({ method: "GET", url: "/v1/topics", remoteAddress: "203.0.113.9" })).statusCode,
+      ).toBe(401);
     } finally {
       await app.close();
       await bus.close();

@@ -131,7 +131,7 @@ export function installAuthorization(app: FastifyInstance, bus: Bus, authenticat
   app.addHook("onRequest", async (request, reply) => {
     if (openRoutes.has(`${request.method} ${request.routeOptions.url ?? ""}`)) return;
     if (!(await authenticator.isRequired())) return;
-    const principal = await authenticator.authenticate(request.headers.authorization);
+    const principal = await authenticator.authenticate(request.headers.authorization, request.ip);
     if (principal === undefined) {
       reply.header("www-authenticate", 'Bearer realm="tributary"');
       throw new TributaryError("unauthorized", {
