@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { isStoreUnavailable, TributaryError } from "@tributary/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestStore, storeKinds, type TestStore } from "../testing/test-stores.js";
 import { generateApiKey } from "./api-keys.js";
@@ -132,5 +133,35 @@ describe("the key caches", () => {
     // Then the valid key authenticates without a lookup
     expect(await auth.authenticate(bearer(key), "10.0.0.1")).toMatchObject({ name: "search" });
     expect(store.lookups).toBe(afterFlood);
+  });
+
+  it("remembers nothing of a store failure: neither an unknown key nor a spent token", async () => {
+    // Given a budget of one failure, and a store whose key lookups fail for a while
+    testStore = await createTestStore("sqlite");
+    const real = testStore.store.auth;
+    let isDown = true;
+    const store: AuthStore = {
+      ...real,
+      key: (id) => (isDown ? Promise.reject(new TributaryError("store-unavailable")) : real.key(id)),
+    };
+    const auth = createAuthenticator({
+      store,
+      failureLimits: { burst: 1, perSecond: 0.001 },
+      cacheMs: 600_000,
+    });
+    const { key } = await auth.createKey("search", consumer);
+
+    // When a valid key is tried three times while the store is down
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await expect(auth.authenticate(bearer(key), "10.0.0.1")).rejects.toSatisfy(isStoreUnavailable);
+    }
+
+    // Then once it is back, the key works, and the address still has its one failure to spend
+    isDown = false;
+    expect(await auth.authenticate(bearer(key), "10.0.0.1")).toMatchObject({ name: "search" });
+    expect(await auth.authenticate(bearer(randomKey()), "10.0.0.1")).toBeUndefined();
+    await expect(auth.authenticate(bearer(randomKey()), "10.0.0.1")).rejects.toMatchObject({
+      code: "rate-limited",
+    });
   });
 });
