@@ -55,7 +55,7 @@ describe.each(storeKinds)("ensureAdminKey on %s", (kind) => {
     expect(await ensureAdminKey(test.store.auth, key)).toBe("present");
     // Then the store has that one key, and it authenticates as admin
     expect(await test.store.auth.countKeys()).toBe(1);
-    const principal = await createAuthenticator({ store: test.store.auth }).authenticate(`Bearer ${key}`);
+    const principal = await createAuthenticator({ store: test.store.auth }).authenticate(`Bearer ${key}`, "127.0.0.1");
     expect(principal).toMatchObject({ name: "admin", grants: { admin: true } });
   });
 
@@ -65,11 +65,11 @@ describe.each(storeKinds)("ensureAdminKey on %s", (kind) => {
     await ensureAdminKey(test.store.auth, key);
     expect(await auth.revokeKey(key.slice(4, 16))).toBe(true);
     expect(await ensureAdminKey(test.store.auth, key)).toBe("revoked");
-    expect(await auth.authenticate(`Bearer ${key}`)).toBeUndefined();
+    expect(await auth.authenticate(`Bearer ${key}`, "127.0.0.1")).toBeUndefined();
     // A new key on a store that has keys already is not stored
     const other = generateApiKey().key;
     expect(await ensureAdminKey(test.store.auth, other)).toBe("ignored");
-    expect(await auth.authenticate(`Bearer ${other}`)).toBeUndefined();
+    expect(await auth.authenticate(`Bearer ${other}`, "127.0.0.1")).toBeUndefined();
     expect(await test.store.auth.countKeys()).toBe(1);
   });
 
