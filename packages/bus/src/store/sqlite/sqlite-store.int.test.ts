@@ -1,6 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync, renameSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,14 +46,11 @@ interface Racer {
   exited: Promise<string>;
 }
 
-/** Starts the migration-race fixture in its own process (vite-node runs the TypeScript). */
+/** Starts the migration-race fixture in its own process, from its source (the repository's loader). */
 function startRacer(paths: string[]): Racer {
-  const viteNode = join(
-    dirname(createRequire(import.meta.url).resolve("vite-node/package.json")),
-    "vite-node.mjs",
-  );
+  const loader = new URL("../../../../../tooling/typescript-loader.mjs", import.meta.url).href;
   const fixture = join(dirname(fileURLToPath(import.meta.url)), "migration-race.fixture.ts");
-  const child = spawn(process.execPath, [viteNode, fixture], {
+  const child = spawn(process.execPath, ["--import", loader, fixture], {
     env: { ...process.env, TRIBUTARY_SQLITE_PATHS: paths.join("\n") },
     stdio: "pipe",
   });

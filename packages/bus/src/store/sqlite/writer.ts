@@ -21,15 +21,14 @@ interface PendingOperation {
 }
 
 /**
- * The compiled worker. Run from the TypeScript sources (the tests do), this module has no compiled
- * sibling: the build of the same sources in `dist/` is used (`npm test` builds first).
+ * The worker module beside this one, of the same kind: the compiled `writer-worker.js` in `dist/`,
+ * or, run from the TypeScript sources (the tests), `writer-worker.ts`, which the thread can load
+ * only with the repository's TypeScript loader (the test processes have it, and threads inherit
+ * it); without it the thread fails at once and appends fail `store-unavailable` naming the cause.
  */
-function workerUrl(): URL {
-  const url = new URL("./writer-worker.js", import.meta.url);
-  if (!import.meta.url.endsWith(".ts")) return url;
-  return new URL(
-    url.href.replace(/\/src\/store\/sqlite\/writer-worker\.js$/, "/dist/store/sqlite/writer-worker.js"),
-  );
+export function writerWorkerUrl(): URL {
+  const extension = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  return new URL(`./writer-worker${extension}`, import.meta.url);
 }
 
 /**
@@ -92,7 +91,7 @@ export class SqliteWriter {
 
   #start(): Worker {
     if (this.#worker !== undefined) return this.#worker;
-    const worker = new Worker(workerUrl(), { workerData: { path: this.#path } });
+    const worker = new Worker(writerWorkerUrl(), { workerData: { path: this.#path } });
     this.#worker = worker;
     worker.on("message", (response: WriterResponse) => this.#settle(response));
     let failure: unknown;
