@@ -11,8 +11,9 @@ import type { Consumer } from "./consumer.js";
 import type { ConsumerChildConfig } from "./consumer-child.test.fixture.js";
 import { type Effect, type EffectsLocation, openEffects } from "./consumer-effects.test.fixture.js";
 
-/** The child consumer runs the compiled code (`tsc -b` first, as for every spawned test process). */
-const childScript = fileURLToPath(new URL("../dist/consumer-child.test.fixture.js", import.meta.url));
+/** The child consumer runs its source, through the repository's TypeScript loader. */
+const typescriptLoader = new URL("../../../tooling/typescript-loader.mjs", import.meta.url).href;
+const childScript = fileURLToPath(new URL("./consumer-child.test.fixture.ts", import.meta.url));
 
 const keys = Array.from({ length: 12 }, (_, index) => `user-${index + 1}`);
 const versionsPerRound = 5;
@@ -35,7 +36,7 @@ interface Child {
 const children = new Set<ChildProcess>();
 
 function startChild(config: ConsumerChildConfig): Child {
-  const child = spawn(process.execPath, [childScript, JSON.stringify(config)], {
+  const child = spawn(process.execPath, ["--import", typescriptLoader, childScript, JSON.stringify(config)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);
