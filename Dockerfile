@@ -13,7 +13,8 @@ COPY packages/client/package.json packages/client/
 COPY packages/bus/package.json packages/bus/
 RUN npm ci --no-audit --no-fund
 COPY packages packages
-RUN npx tsc -b && npm prune --omit=dev
+# Optional too: the test tooling (vitest, an optional peer of the testing entry) stays out.
+RUN npx tsc -b && npm prune --omit=dev --omit=optional
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production TRIBUTARY_HOST=0.0.0.0 TRIBUTARY_PORT=4700
