@@ -22,7 +22,6 @@ export type {
   PreparedEvent,
   QueryFilter,
   ReadKeyOptions,
-  StoreCapabilities,
 } from "./store/event-store.js";
 export type { OpenStoreOptions } from "./store/open-store.js";
 export { defaultStoreUrl, openStore } from "./store/open-store.js";

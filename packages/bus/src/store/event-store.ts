@@ -10,21 +10,6 @@ import type { AuthStore } from "../auth/auth-store.js";
 import type { RegistryStore } from "../registry/registry-store.js";
 import type { SubscriptionStore } from "../subscriptions/subscription-store.js";
 
-/**
- * What an adapter can do beyond the port's contract. Each flag changes how the core behaves, so
- * each says why it exists.
- */
-export interface StoreCapabilities {
-  /**
-   * Commits by other processes are announced through `onCommit` (PostgreSQL LISTEN/NOTIFY). Without
-   * it, only this process's commits wake long-polling readers, which is exact for an embedded store
-   * that one process owns.
-   */
-  crossProcessNotify: boolean;
-  /** Several bus processes may share the store (PostgreSQL); SQLite is owned by one process. */
-  sharedByProcesses: boolean;
-}
-
 /** One event ready to store: validated, id assigned, JSON serialized once by the core. */
 export interface PreparedEvent {
   id: string;
@@ -125,7 +110,6 @@ export interface QueryFilter {
  */
 export interface EventStore {
   readonly kind: "sqlite" | "postgres";
-  readonly capabilities: StoreCapabilities;
 
   /** Applies pending versioned migrations; safe to run from several processes at once. */
   migrate(): Promise<void>;
@@ -177,7 +161,11 @@ export interface EventStore {
   /** Principals, their grants and API keys. */
   readonly auth: AuthStore;
 
-  /** Calls `listener` after each commit that added events to a partition. Returns an unsubscribe. */
+  /**
+   * Calls `listener` after each commit that added events to a partition. Returns an unsubscribe.
+   * PostgreSQL announces the commits of every bus process on the database (LISTEN/NOTIFY); a SQLite
+   * file is owned by one process, whose own commits are all there are.
+   */
   onCommit(listener: (notice: CommitNotice) => void): () => void;
 
   /** Resolves when the store answers a trivial query; rejects `store-unavailable` otherwise. */

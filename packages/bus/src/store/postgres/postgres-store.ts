@@ -94,12 +94,6 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
 
   return {
     kind: "postgres",
-    capabilities: {
-      // LISTEN/NOTIFY reaches every process connected to the database.
-      crossProcessNotify: true,
-      // Partition row locks and the database's unique constraints coordinate the processes.
-      sharedByProcesses: true,
-    },
 
     migrate: () => run((sql) => migrate(sql, schema)),
 

@@ -105,19 +105,6 @@ describe("SQLite store", () => {
     expect(busyTimeout).toBeGreaterThan(0);
   });
 
-  it("declares that one process owns the file", async () => {
-    // Given a store
-    const store = createSqliteStore({ path: newDatabasePath() });
-
-    // When its capabilities are read
-    const { kind, capabilities } = store;
-    await store.close();
-
-    // Then it is the sqlite kind, neither shared nor notified across processes
-    expect(kind).toBe("sqlite");
-    expect(capabilities).toEqual({ crossProcessNotify: false, sharedByProcesses: false });
-  });
-
   it("applies each migration once and records it in schema_migrations", () => {
     // Given a new file
     const db = openDatabase(newDatabasePath());

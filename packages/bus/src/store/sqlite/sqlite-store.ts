@@ -144,13 +144,6 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
 
   return {
     kind: "sqlite",
-    capabilities: {
-      // One process owns the file, so its own commits are all the commits there are.
-      crossProcessNotify: false,
-      // A second bus process on the same file would not see the first one's commits announced, and
-      // its topic cache and group commits assume a single writer.
-      sharedByProcesses: false,
-    },
 
     migrate() {
       if (closed) return Promise.reject(closedStoreError());
