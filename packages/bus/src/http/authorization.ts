@@ -116,9 +116,6 @@ async function permissionFor(request: FastifyRequest, bus: Bus): Promise<Permiss
   return request.routeOptions.url === undefined ? { kind: "authenticated" } : { kind: "admin" };
 }
 
-/** The route table's keys, for the ACL matrix test. */
-export const listedRoutes = Object.keys(routePermissions);
-
 /**
  * API keys and grants (docs/security.md). Once any key exists in the store, every route but the
  * health probes needs one: `onRequest` authenticates (401 before any body is read), and
