@@ -1,5 +1,6 @@
 import type { StoredEvent } from "@tributary/protocol";
 import type { DeliveryRow } from "../store/event-store.js";
+import { partitionKey } from "../store/topic-keys.js";
 
 /**
  * An event as the cache holds it: its delivery row, whose JSON text is sent as is however many
@@ -69,7 +70,7 @@ export class EventCache {
     limit: number,
     load: PartitionLoader,
   ): Promise<CachedEvent[]> {
-    const key = `${topic}\u0000${partition}`;
+    const key = partitionKey(topic, partition);
     const window = this.#windows.get(key);
     if (window !== undefined) {
       // Most recently used last: Map keeps insertion order, the first entry is evicted first.

@@ -3,7 +3,6 @@ import {
   type AppendPlan,
   type GroupState,
   partitionOf,
-  partitionSlot,
   planAppend,
   type StoredIdentity,
   splitSlot,
@@ -184,7 +183,7 @@ interface StoredEventRow {
 /** What the group read under its locks, and the partition of each of its streams. */
 interface GroupRead {
   state: GroupState;
-  /** The partition slot of each stream of the group, by `streamSlot`. */
+  /** The `partitionKey` of each stream of the group, by `streamKey`. */
   streamPartitions: Map<string, string>;
 }
 
@@ -208,14 +207,14 @@ async function readGroupState(
     for (const event of command.events) {
       if (event.idAssigned !== true) ids.add(event.id);
       const partition = partitionOf(event, partitions);
-      const slot = partitionSlot(command.topic, partition);
+      const slot = partitionKey(command.topic, partition);
       if (!lockSlots.has(slot)) {
         lockSlots.add(slot);
         lockTopics.push(command.topic);
         lockPartitions.push(partition);
       }
       if (event.key !== null) {
-        const stream = streamSlot(command.topic, event.key);
+        const stream = streamKey(command.topic, event.key);
         if (!streamPartitions.has(stream)) {
           streamPartitions.set(stream, slot);
           // Taken from the cache if its partition's head is unchanged, checked once it is locked.
@@ -262,9 +261,9 @@ async function readGroupState(
   ]);
 
   const nextOffsets = new Map<string, number>();
-  for (const row of locked) nextOffsets.set(partitionSlot(row.topic, row.partition), Number(row.next_offset));
+  for (const row of locked) nextOffsets.set(partitionKey(row.topic, row.partition), Number(row.next_offset));
   const streamVersions = new Map<string, number>();
-  for (const row of versions) streamVersions.set(streamSlot(row.topic, row.key), Number(row.version));
+  for (const row of versions) streamVersions.set(streamKey(row.topic, row.key), Number(row.version));
   // Cached versions hold if their partition's head did not move since; the others are read now,
   // still under the lock (another process appended to that partition).
   const staleTopics: string[] = [];
@@ -279,7 +278,7 @@ async function readGroupState(
   }
   if (staleKeys.length > 0) {
     for (const row of await readVersions(tx, staleTopics, staleKeys)) {
-      streamVersions.set(streamSlot(row.topic, row.key), Number(row.version));
+      streamVersions.set(streamKey(row.topic, row.key), Number(row.version));
     }
   }
   const storedEvents = new Map<string, StoredIdentity>();

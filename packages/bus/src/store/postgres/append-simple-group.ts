@@ -2,6 +2,7 @@ import type { EventCoordinates } from "@tributary/protocol";
 import type { Sql } from "postgres";
 import { partitionOf, partitionSlot } from "../../append/plan-append.js";
 import type { AppendCommand, AppendOutcome, CommitNotice } from "../event-store.js";
+import { partitionKey, streamKey } from "../topic-keys.js";
 import type { AppendContext, AppendGroupResult } from "./append-group.js";
 import { isJsonbCompatible } from "./jsonb-compatible.js";
 import { settleAll, withPipelinedTransaction } from "./transaction.js";
@@ -65,7 +66,7 @@ export async function appendSimpleGroup(
     if (partitionCount === undefined) throw new Error(`topic ${command.topic} is not known`);
     for (const event of command.events) {
       const partition = partitionOf(event, partitionCount);
-      const slot = partitionSlot(command.topic, partition);
+      const slot = partitionKey(command.topic, partition);
       const entry = counts.get(slot) ?? { topic: command.topic, partition, count: 0 };
       counts.set(slot, entry);
       ids.push(event.id);
@@ -77,7 +78,7 @@ export async function appendSimpleGroup(
       if (event.key === null) {
         keyRanks.push(null);
       } else {
-        const stream = `${command.topic}\u0000${event.key}`;
+        const stream = streamKey(command.topic, event.key);
         const rank = (keyCounts.get(stream) ?? 0) + 1;
         keyCounts.set(stream, rank);
         keyRanks.push(rank);
@@ -172,7 +173,7 @@ export async function appendSimpleGroup(
         throw new Error("the insert returned no row for an event");
       const version = row.version === null ? null : Number(row.version);
       if (event.key !== null && version !== null) {
-        const slot = partitionSlot(command.topic, partition);
+        const slot = partitionKey(command.topic, partition);
         const list = written.get(slot) ?? [];
         list.push([event.key, version]);
         written.set(slot, list);
@@ -193,7 +194,7 @@ export async function appendSimpleGroup(
   const notices: CommitNotice[] = [];
   for (const head of heads) {
     const nextOffset = Number(head.next_offset);
-    const slot = partitionSlot(head.topic, head.partition);
+    const slot = partitionKey(head.topic, head.partition);
     const count = counts.get(slot)?.count ?? 0;
     context.versionCache.record(slot, nextOffset - count, nextOffset, written.get(slot) ?? []);
     notices.push({ topic: head.topic, partition: head.partition, nextOffset });
