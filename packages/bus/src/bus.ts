@@ -15,8 +15,8 @@ import { GroupCommitter } from "./append/group-commit.js";
 import { prepareEvent } from "./append/prepare-event.js";
 import { validateEvents } from "./append/validate-events.js";
 import { type Authenticator, type AuthenticatorOptions, createAuthenticator } from "./auth/authenticator.js";
-import { CommitWaiter } from "./read/commit-waiter.js";
 import { decodeCursor, encodeCursor } from "./read/query-cursor.js";
+import { Wakeups } from "./read/wakeups.js";
 import { createEventValidation } from "./registry/event-validation.js";
 import { createSchemaRegistry, type SchemaRegistry } from "./registry/schema-registry.js";
 import type { EventStore, PreparedEvent } from "./store/event-store.js";
@@ -166,7 +166,7 @@ export function createBus(options: BusOptions): Bus {
       ? {}
       : { onGroupCommitted: options.appendObserver.groupCommitted.bind(options.appendObserver) }),
   });
-  const waiter = new CommitWaiter(store);
+  const wakeups = new Wakeups(store);
   const registry = createSchemaRegistry(store.registry);
   const auth = createAuthenticator({ ...options.auth, store: store.auth });
   const validation = createEventValidation({
@@ -291,14 +291,18 @@ export function createBus(options: BusOptions): Bus {
       if (partition >= partitions) {
         throw new TributaryError("partition-not-found", { details: { topic, partition, partitions } });
       }
-      // Register before reading, so that a commit between the read and the wait still wakes us.
-      const wait = waitMs > 0 && !waitsEnded ? waiter.wait(topic, partition, from, waitMs) : undefined;
+      // Armed before reading, so that a commit between the read and the wait still wakes us.
+      const deadline = Date.now() + waitMs;
+      const wakeup =
+        waitMs > 0 && !waitsEnded
+          ? wakeups.arm({ topic, partitions: new Map([[partition, from]]) })
+          : undefined;
       let events = await store.readPartition(topic, partition, from, limit);
-      if (wait !== undefined) {
-        if (events.length === 0 && (await wait.done)) {
+      if (wakeup !== undefined) {
+        if (events.length === 0 && (await wakeup.wait(deadline - Date.now()))) {
           events = await store.readPartition(topic, partition, from, limit);
         } else {
-          wait.cancel();
+          wakeup.cancel();
         }
       }
       const last = events[events.length - 1];
@@ -345,14 +349,14 @@ export function createBus(options: BusOptions): Bus {
 
     endWaits() {
       waitsEnded = true;
-      waiter.close();
+      wakeups.close();
       subscriptions.endWaits();
     },
 
     close() {
       closing ??= (async () => {
         waitsEnded = true;
-        waiter.close();
+        wakeups.close();
         subscriptions.endWaits();
         await committer.close();
         await store.close();

@@ -11,6 +11,7 @@ import {
   type TopicInfo,
   TributaryError,
 } from "@tributary/protocol";
+import { Wakeups } from "../read/wakeups.js";
 import type { EventStore } from "../store/event-store.js";
 import { type AckRequest, acknowledgeAll, heartbeatOf, heldDeliveries } from "./acknowledgements.js";
 import { EventCache } from "./event-cache.js";
@@ -21,7 +22,6 @@ import { createRequestCombiner } from "./request-combiner.js";
 import { buildStatus } from "./status.js";
 import { mergeSubscription, normalizeSubscription } from "./subscription-settings.js";
 import type { DeadLetterRecord, PartitionState, SubscriptionState } from "./subscription-store.js";
-import { Wakeups } from "./wakeups.js";
 
 /** What the subscriptions need of the topics: the bus resolves (and may auto-create) them. */
 export interface TopicAccess {
@@ -203,7 +203,7 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
         if ((leftAt.get(leftKey) ?? Number.NEGATIVE_INFINITY) >= startedAt) {
           return { events: [], eventsJson: [], partitions: [] };
         }
-        const wakeup = wakeups.arm(topic, name);
+        const wakeup = wakeups.arm({ topic, subscription: name });
         let result: Awaited<ReturnType<typeof pollOnce>>["result"];
         try {
           result = await store.subscriptions.transact(name, (state) => {
@@ -235,9 +235,11 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
         }
         const abort = () => wakeup.cancel();
         request.signal?.addEventListener("abort", abort, { once: true });
+        // Any new event in a partition that waits for one; a commit to one whose batch is still in
+        // flight delivers nothing new.
         await wakeup.wait(
           Math.min(remaining, result.recheckInMs ?? remaining),
-          new Set(result.waitingForEvents),
+          new Map(result.waitingForEvents.map((partition) => [partition, 0])),
         );
         request.signal?.removeEventListener("abort", abort);
       }
