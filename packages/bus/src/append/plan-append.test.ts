@@ -1,7 +1,8 @@
 import { type EventInput, partitionForKey, TributaryError } from "@tributary/protocol";
 import { describe, expect, it } from "vitest";
 import type { AppendCommand, AppendOutcome } from "../store/event-store.js";
-import { type GroupState, partitionSlot, planAppend, splitSlot, streamSlot } from "./plan-append.js";
+import { partitionKey, streamKey } from "../store/topic-keys.js";
+import { type GroupState, planAppend } from "./plan-append.js";
 import { prepareEvent } from "./prepare-event.js";
 
 const time = "2025-01-01T00:00:00.000Z";
@@ -14,7 +15,7 @@ function command(topic: string, ...inputs: EventInput[]): AppendCommand {
 function state(overrides: Partial<GroupState> = {}): GroupState {
   return {
     partitionCounts: new Map([["users", 1]]),
-    nextOffsets: new Map([[partitionSlot("users", 0), 0]]),
+    nextOffsets: new Map([[partitionKey("users", 0), 0]]),
     versions: new Map(),
     storedEvents: new Map(),
     time,
@@ -26,8 +27,8 @@ describe("planAppend", () => {
   it("chains offsets and versions through the commands of a group", () => {
     // Given a stream at version 2 and a partition at offset 5
     const given = state({
-      nextOffsets: new Map([[partitionSlot("users", 0), 5]]),
-      versions: new Map([[streamSlot("users", "user-1"), 2]]),
+      nextOffsets: new Map([[partitionKey("users", 0), 5]]),
+      versions: new Map([[streamKey("users", "user-1"), 2]]),
     });
     // When two commands append to it, the second expecting the first's version
     const plan = planAppend(
@@ -42,8 +43,8 @@ describe("planAppend", () => {
       { offset: 5, version: 3, time },
       { offset: 6, version: 4, time },
     ]);
-    expect(plan.nextOffsets.get(partitionSlot("users", 0))).toBe(7);
-    expect(plan.versions.get(streamSlot("users", "user-1"))).toBe(4);
+    expect(plan.nextOffsets.get(partitionKey("users", 0))).toBe(7);
+    expect(plan.versions.get(streamKey("users", "user-1"))).toBe(4);
   });
 
   it("leaves no trace of a failed command for the commands after it", () => {
@@ -87,8 +88,8 @@ describe("planAppend", () => {
       time: "2024-12-31T00:00:00.000Z",
     };
     const given = state({
-      nextOffsets: new Map([[partitionSlot("users", 0), 1]]),
-      versions: new Map([[streamSlot("users", "user-1"), 1]]),
+      nextOffsets: new Map([[partitionKey("users", 0), 1]]),
+      versions: new Map([[streamKey("users", "user-1"), 1]]),
       storedEvents: new Map([["stored", { coordinates: storedCoordinates, digest: stored.digest }]]),
     });
     const plan = planAppend(
@@ -121,7 +122,7 @@ describe("planAppend", () => {
     const given = state({
       partitionCounts: new Map([["audit", 8]]),
       nextOffsets: new Map(
-        Array.from({ length: 8 }, (_, partition) => [partitionSlot("audit", partition), 0]),
+        Array.from({ length: 8 }, (_, partition) => [partitionKey("audit", partition), 0]),
       ),
     });
     const plan = planAppend(
@@ -160,7 +161,7 @@ describe("planAppend", () => {
 
   it("words each version conflict alike, naming the key, the topic, the expected and the actual version", () => {
     // Given user-1 at version 1
-    const given = state({ versions: new Map([[streamSlot("users", "user-1"), 1]]) });
+    const given = state({ versions: new Map([[streamKey("users", "user-1"), 1]]) });
 
     // When user-1 is created again, renamed expecting 3, and a batch expects a version its own
     // first event already moved past; and a new stream expects version 2
@@ -216,7 +217,7 @@ describe("planAppend", () => {
       time,
     };
     const given = state({
-      nextOffsets: new Map([[partitionSlot("users", 0), 1]]),
+      nextOffsets: new Map([[partitionKey("users", 0), 1]]),
       storedEvents: new Map([["evt-1", { coordinates, digest: stored.digest }]]),
     });
 
@@ -268,11 +269,6 @@ describe("planAppend", () => {
     expect(plan.inserts).toHaveLength(1);
     expect(outcome?.ok && outcome.events[0]).toBe(plan.inserts[0]?.coordinates);
     expect(outcome?.ok && outcome.events[1]).toBe(plan.inserts[0]?.coordinates);
-  });
-
-  it("keys its maps so that a slot splits back into topic and key", () => {
-    expect(splitSlot(streamSlot("users", "a\u0000b"))).toEqual(["users", "a\u0000b"]);
-    expect(splitSlot(partitionSlot("users", 3))).toEqual(["users", "3"]);
   });
 });
 

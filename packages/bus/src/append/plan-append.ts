@@ -5,6 +5,7 @@ import {
   TributaryError,
 } from "@tributary/protocol";
 import type { AppendCommand, AppendOutcome, PreparedEvent } from "../store/event-store.js";
+import { partitionKey, streamKey } from "../store/topic-keys.js";
 
 /** An event already in the store, as the id check found it. */
 export interface StoredIdentity {
@@ -21,10 +22,10 @@ export interface GroupState {
   partitionCounts: ReadonlyMap<string, number>;
   /**
    * Head (next offset) of every partition the group's events of existing topics go to, by
-   * `partitionSlot`; more partitions may be given. A missing one is a bug of the store.
+   * `partitionKey`; more partitions may be given. A missing one is a bug of the store.
    */
   nextOffsets: ReadonlyMap<string, number>;
-  /** Current version of each existing stream among the group's keys, by `streamSlot`. */
+  /** Current version of each existing stream among the group's keys, by `streamKey`. */
   versions: ReadonlyMap<string, number>;
   /** Stored events among the group's ids, by id. Ids the bus assigned may be left out. */
   storedEvents: ReadonlyMap<string, StoredIdentity>;
@@ -56,26 +57,10 @@ export interface AppendPlan {
   outcomes: AppendOutcome[];
   /** Accepted new events, in group order. */
   inserts: PlannedEvent[];
-  /** New head of each partition that receives events, by `partitionSlot`. */
+  /** New head of each partition that receives events, by `partitionKey`. */
   nextOffsets: Map<string, number>;
-  /** New version of each stream that receives events, by `streamSlot`. */
+  /** New version of each stream that receives events, by `streamKey`. */
   versions: Map<string, number>;
-}
-
-/** Map key of a topic partition. NUL cannot occur in topic names. */
-export function partitionSlot(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
-
-/** Map key of an entity stream. NUL cannot occur in topic names, so the split is unambiguous. */
-export function streamSlot(topic: string, key: string): string {
-  return `${topic}\u0000${key}`;
-}
-
-/** The topic and the rest (partition or key) of a `partitionSlot` or `streamSlot`. */
-export function splitSlot(slot: string): [topic: string, rest: string] {
-  const separator = slot.indexOf("\u0000");
-  return [slot.slice(0, separator), slot.slice(separator + 1)];
 }
 
 /** The partition of an event: by its key, or by its id when it has none. */
@@ -131,7 +116,7 @@ export function planAppend(
 
       let version: number | null = null;
       if (event.key !== null) {
-        const stream = streamSlot(topic, event.key);
+        const stream = streamKey(topic, event.key);
         const actualVersion =
           commandVersions.get(stream) ?? versions.get(stream) ?? state.versions.get(stream) ?? 0;
         const expected = event.expectedVersion;
@@ -143,7 +128,7 @@ export function planAppend(
       }
 
       const partition = partitionOf(event, partitions);
-      const slot = partitionSlot(topic, partition);
+      const slot = partitionKey(topic, partition);
       const offset = commandOffsets.get(slot) ?? nextOffsets.get(slot) ?? state.nextOffsets.get(slot);
       if (offset === undefined)
         throw new Error(`the head of partition ${partition} of ${topic} was not read`);

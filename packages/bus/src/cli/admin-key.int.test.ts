@@ -55,7 +55,10 @@ describe.each(storeKinds)("ensureAdminKey on %s", (kind) => {
     expect(await ensureAdminKey(test.store.auth, key)).toBe("present");
     // Then the store has that one key, and it authenticates as admin
     expect(await test.store.auth.countKeys()).toBe(1);
-    const principal = await createAuthenticator({ store: test.store.auth }).authenticate(`Bearer ${key}`, "127.0.0.1");
+    const principal = await createAuthenticator({ store: test.store.auth }).authenticate(
+      `Bearer ${key}`,
+      "127.0.0.1",
+    );
     expect(principal).toMatchObject({ name: "admin", grants: { admin: true } });
   });
 

@@ -5,10 +5,9 @@ import {
   partitionOf,
   planAppend,
   type StoredIdentity,
-  splitSlot,
-  streamSlot,
 } from "../../append/plan-append.js";
 import type { AppendCommand, AppendGroupOptions, AppendOutcome, CommitNotice } from "../event-store.js";
+import { parsePartitionKey, parseStreamKey, partitionKey, streamKey } from "../topic-keys.js";
 import { appendSimpleGroup, isSimpleGroup } from "./append-simple-group.js";
 import { toEventCoordinates } from "./event-row.js";
 import { refuseUnstorableJson } from "./jsonb-compatible.js";
@@ -102,7 +101,7 @@ function rememberVersions(cache: StreamVersionCache, read: GroupRead, plan: Appe
       versions = new Map();
       byPartition.set(slot, versions);
     }
-    versions.set(splitSlot(stream)[1], version);
+    versions.set(parseStreamKey(stream).key, version);
   };
   for (const stream of read.streamPartitions.keys()) add(stream, read.state.versions.get(stream) ?? 0);
   for (const [stream, version] of plan.versions) add(stream, version);
@@ -272,7 +271,7 @@ async function readGroupState(
     if (nextOffsets.get(entry.slot) === entry.head) {
       if (entry.version > 0) streamVersions.set(entry.stream, entry.version);
     } else {
-      staleTopics.push(splitSlot(entry.stream)[0]);
+      staleTopics.push(parseStreamKey(entry.stream).topic);
       staleKeys.push(entry.key);
     }
   }
@@ -348,7 +347,7 @@ async function writePlan(
   const heads: number[] = [];
   const payloads: string[] = [];
   for (const [slot, nextOffset] of plan.nextOffsets) {
-    const [topic, partition] = splitPartitionSlot(slot);
+    const { topic, partition } = parsePartitionKey(slot);
     headTopics.push(topic);
     headPartitions.push(partition);
     heads.push(nextOffset);
@@ -386,11 +385,6 @@ async function writePlan(
   }
 }
 
-function splitPartitionSlot(slot: string): [string, number] {
-  const [topic, partition] = splitSlot(slot);
-  return [topic, Number(partition)];
-}
-
 function toResult(plan: AppendPlan): AppendGroupResult {
   const outcomes = plan.outcomes.map(
     (outcome): AppendOutcome =>
@@ -404,7 +398,7 @@ function toResult(plan: AppendPlan): AppendGroupResult {
   );
   const notices: CommitNotice[] = [];
   for (const [slot, nextOffset] of plan.nextOffsets) {
-    const [topic, partition] = splitPartitionSlot(slot);
+    const { topic, partition } = parsePartitionKey(slot);
     notices.push({ topic, partition, nextOffset });
   }
   return { outcomes, notices };

@@ -1,6 +1,6 @@
 import type { EventCoordinates } from "@tributary/protocol";
 import type { Sql } from "postgres";
-import { partitionOf, partitionSlot } from "../../append/plan-append.js";
+import { partitionOf } from "../../append/plan-append.js";
 import type { AppendCommand, AppendOutcome, CommitNotice } from "../event-store.js";
 import { partitionKey, streamKey } from "../topic-keys.js";
 import type { AppendContext, AppendGroupResult } from "./append-group.js";

@@ -1,12 +1,6 @@
-import {
-  type GroupState,
-  partitionSlot,
-  planAppend,
-  type StoredIdentity,
-  splitSlot,
-  streamSlot,
-} from "../../append/plan-append.js";
+import { type GroupState, planAppend, type StoredIdentity } from "../../append/plan-append.js";
 import type { AppendCommand, AppendGroupOptions, AppendOutcome, CommitNotice } from "../event-store.js";
+import { parsePartitionKey, parseStreamKey, partitionKey, streamKey } from "../topic-keys.js";
 import type { SqliteStatements } from "./statements.js";
 import { insertTopic } from "./topic-rows.js";
 
@@ -63,13 +57,12 @@ export function appendGroupInTransaction(
   }
   const notices: CommitNotice[] = [];
   for (const [slot, nextOffset] of plan.nextOffsets) {
-    const [topic, rest] = splitSlot(slot);
-    const partition = Number(rest);
+    const { topic, partition } = parsePartitionKey(slot);
     statements.updateNextOffset.run(nextOffset, topic, partition);
     notices.push({ topic, partition, nextOffset });
   }
   for (const [stream, version] of plan.versions) {
-    const [topic, key] = splitSlot(stream);
+    const { topic, key } = parseStreamKey(stream);
     statements.upsertStream.run(topic, key, version);
   }
   return { outcomes: plan.outcomes, notices, partitionCounts };
@@ -114,7 +107,7 @@ function readHeads(
     const stored = statements.selectHeads.all(topic);
     if (stored.length !== partitions) throw new Error(`topic "${topic}" has ${stored.length} partition rows`);
     for (let partition = 0; partition < partitions; partition++) {
-      heads.set(partitionSlot(topic, partition), stored[partition]!);
+      heads.set(partitionKey(topic, partition), stored[partition]!);
     }
   }
   return heads;
@@ -160,7 +153,7 @@ function readVersions(
   for (const [topic, keys] of keysByTopic) {
     if (keys.size === 0) continue;
     for (const row of statements.selectVersions.all(topic, JSON.stringify([...keys]))) {
-      versions.set(streamSlot(topic, row.key), row.version);
+      versions.set(streamKey(topic, row.key), row.version);
     }
   }
   return versions;
