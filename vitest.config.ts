@@ -1,7 +1,7 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
-/** Test processes run TypeScript natively too: worker threads and children they start from the sources. */
-const typescriptLoader = new URL("./tooling/typescript-loader.mjs", import.meta.url).href;
+/** Test processes, and the threads they start, run TypeScript sources through tsx. */
+const typescriptLoader = new URL("./tooling/register-tsx.mjs", import.meta.url).href;
 
 const tests = "packages/*/src/**";
 

@@ -11,8 +11,6 @@ import type { Consumer } from "./consumer.js";
 import type { ConsumerChildConfig } from "./consumer-child.test.fixture.js";
 import { type Effect, type EffectsLocation, openEffects } from "./consumer-effects.test.fixture.js";
 
-/** The child consumer runs its source, through the repository's TypeScript loader. */
-const typescriptLoader = new URL("../../../tooling/typescript-loader.mjs", import.meta.url).href;
 const childScript = fileURLToPath(new URL("./consumer-child.test.fixture.ts", import.meta.url));
 
 const keys = Array.from({ length: 12 }, (_, index) => `user-${index + 1}`);
@@ -35,8 +33,9 @@ interface Child {
 
 const children = new Set<ChildProcess>();
 
+/** Starts a consumer in a child process, running its TypeScript source through tsx. */
 function startChild(config: ConsumerChildConfig): Child {
-  const child = spawn(process.execPath, ["--import", typescriptLoader, childScript, JSON.stringify(config)], {
+  const child = spawn(process.execPath, ["--import", "tsx", childScript, JSON.stringify(config)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);

@@ -46,11 +46,10 @@ interface Racer {
   exited: Promise<string>;
 }
 
-/** Starts the migration-race fixture in its own process, from its source (the repository's loader). */
+/** Starts the migration-race fixture in its own process, from its source (through tsx). */
 function startRacer(paths: string[]): Racer {
-  const loader = new URL("../../../../../tooling/typescript-loader.mjs", import.meta.url).href;
   const fixture = join(dirname(fileURLToPath(import.meta.url)), "migration-race.fixture.ts");
-  const child = spawn(process.execPath, ["--import", loader, fixture], {
+  const child = spawn(process.execPath, ["--import", "tsx", fixture], {
     env: { ...process.env, TRIBUTARY_SQLITE_PATHS: paths.join("\n") },
     stdio: "pipe",
   });
