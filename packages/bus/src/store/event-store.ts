@@ -130,10 +130,24 @@ export interface EventStore {
    */
   appendGroup(commands: AppendCommand[], options: AppendGroupOptions): Promise<AppendOutcome[]>;
 
-  /** Events of one partition from `fromOffset` in offset order, at most `limit`. */
-  readPartition(topic: string, partition: number, fromOffset: number, limit: number): Promise<StoredEvent[]>;
   /**
-   * The events of `readPartition`, as delivery rows: same offsets, same order, same limit, but the
+   * Events of one partition from `fromOffset` in offset order, at most `limit`. With `maxBytes`,
+   * also no more events than fit in it by their payload, except that the first event is returned
+   * whatever its size: a read never loads an unbounded amount of memory, and an event larger than
+   * the budget still moves its reader on. An event's payload is the UTF-8 bytes of its `data` and
+   * `metadata` as JSON text, the parts that may be large; the rest (ids, type, key, coordinates) is
+   * bounded by the limits on each and not counted. PostgreSQL counts the text of its `jsonb`
+   * (`{"a": 1}`, with spaces), SQLite the text it stores.
+   */
+  readPartition(
+    topic: string,
+    partition: number,
+    fromOffset: number,
+    limit: number,
+    maxBytes?: number,
+  ): Promise<StoredEvent[]>;
+  /**
+   * The events of `readPartition`, as delivery rows: same offsets, same order, same limits, but the
    * payload is passed through as stored JSON text rather than parsed.
    */
   readPartitionForDelivery(
@@ -141,6 +155,7 @@ export interface EventStore {
     partition: number,
     fromOffset: number,
     limit: number,
+    maxBytes?: number,
   ): Promise<DeliveryRow[]>;
   /** The entity stream of (topic, key) in version order. */
   readKey(topic: string, key: string, options: ReadKeyOptions): Promise<StoredEvent[]>;

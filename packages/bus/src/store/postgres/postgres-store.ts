@@ -118,10 +118,10 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
         return result.outcomes;
       }),
 
-    readPartition: (topic, partition, fromOffset, limit) =>
-      run((sql) => readPartition(sql, topic, partition, fromOffset, limit)),
-    readPartitionForDelivery: (topic, partition, fromOffset, limit) =>
-      run((sql) => readPartitionForDelivery(sql, topic, partition, fromOffset, limit)),
+    readPartition: (topic, partition, fromOffset, limit, maxBytes) =>
+      run((sql) => readPartition(sql, topic, partition, fromOffset, limit, maxBytes)),
+    readPartitionForDelivery: (topic, partition, fromOffset, limit, maxBytes) =>
+      run((sql) => readPartitionForDelivery(sql, topic, partition, fromOffset, limit, maxBytes)),
     readKey: (topic, key, readOptions) => run((sql) => readKey(sql, topic, key, readOptions)),
     query: (filter) => run((sql) => queryEvents(sql, filter)),
     getEvent: (id) => run((sql) => getEvent(sql, id)),

@@ -3,11 +3,13 @@ import type { ISql } from "postgres";
 import type { DeliveryRow } from "../event-store.js";
 import { openEventJson } from "./event-json.js";
 import { type EventRow, toEventCoordinates, toStoredEvent } from "./event-row.js";
+import { readWithinBytes } from "./read-within-bytes.js";
 
 /**
- * Events of one partition from `fromOffset` in offset order, at most `limit`. Offsets are taken
- * under the partition lock held until commit, so a committed offset is never followed by a gap
- * that fills later: a tailing reader that resumes after the last offset it saw misses nothing.
+ * Events of one partition from `fromOffset` in offset order, at most `limit`, and with `maxBytes`
+ * no more payload than that (at least one event). Offsets are taken under the partition lock held
+ * until commit, so a committed offset is never followed by a gap that fills later: a tailing
+ * reader that resumes after the last offset it saw misses nothing.
  */
 export async function readPartition(
   sql: ISql,
@@ -15,13 +17,37 @@ export async function readPartition(
   partition: number,
   fromOffset: number,
   limit: number,
+  maxBytes?: number,
 ): Promise<StoredEvent[]> {
-  const rows = await sql<EventRow[]>`
-    SELECT id, topic, partition, "offset", position, version, type, key, time, data, metadata
-    FROM events
-    WHERE topic = ${topic} AND partition = ${partition} AND "offset" >= ${fromOffset}
-    ORDER BY "offset"
-    LIMIT ${limit}`;
+  if (maxBytes === undefined) {
+    const rows = await sql<EventRow[]>`
+      SELECT id, topic, partition, "offset", position, version, type, key, time, data, metadata
+      FROM events
+      WHERE topic = ${topic} AND partition = ${partition} AND "offset" >= ${fromOffset}
+      ORDER BY "offset"
+      LIMIT ${limit}`;
+    return rows.map(toStoredEvent);
+  }
+  const rows = await readWithinBytes(
+    fromOffset,
+    limit,
+    maxBytes,
+    (from, count, bytes, isFirst) =>
+      sql<(EventRow & { total: number })[]>`
+      SELECT id, topic, partition, "offset", position, version, type, key, time, data, metadata, total
+      FROM (
+        SELECT id, topic, partition, "offset", position, version, type, key, time, data, metadata,
+          (sum(octet_length(data::text) + octet_length(metadata::text))
+            OVER (ORDER BY "offset" ROWS UNBOUNDED PRECEDING))::float8 AS total,
+          row_number() OVER (ORDER BY "offset") AS n
+        FROM events
+        WHERE topic = ${topic} AND partition = ${partition} AND "offset" >= ${from}
+        ORDER BY "offset"
+        LIMIT ${count}
+      ) AS page
+      WHERE total <= ${bytes} OR (n = 1 AND ${isFirst}::boolean)
+      ORDER BY "offset"`,
+  );
   return rows.map(toStoredEvent);
 }
 
@@ -29,6 +55,8 @@ export async function readPartition(
 interface DeliverySourceRow extends Omit<EventRow, "data" | "metadata"> {
   data: string;
   metadata: string;
+  /** The payload bytes of the read so far, this row included. */
+  total: number;
 }
 
 /**
@@ -42,14 +70,42 @@ export async function readPartitionForDelivery(
   partition: number,
   fromOffset: number,
   limit: number,
+  maxBytes?: number,
 ): Promise<DeliveryRow[]> {
-  const rows = await sql<DeliverySourceRow[]>`
-    SELECT id, topic, partition, "offset", position, version, type, key, time,
-      data::text AS data, metadata::text AS metadata
-    FROM events
-    WHERE topic = ${topic} AND partition = ${partition} AND "offset" >= ${fromOffset}
-    ORDER BY "offset"
-    LIMIT ${limit}`;
+  const rows =
+    maxBytes === undefined
+      ? await sql<DeliverySourceRow[]>`
+          SELECT id, topic, partition, "offset", position, version, type, key, time,
+            data::text AS data, metadata::text AS metadata, 0::float8 AS total
+          FROM events
+          WHERE topic = ${topic} AND partition = ${partition} AND "offset" >= ${fromOffset}
+          ORDER BY "offset"
+          LIMIT ${limit}`
+      : await readWithinBytes(
+          fromOffset,
+          limit,
+          maxBytes,
+          (from, count, bytes, isFirst) =>
+            // The text is printed once, in the inner query, and measured from there.
+            sql<DeliverySourceRow[]>`
+            SELECT id, topic, partition, "offset", position, version, type, key, time, data, metadata, total
+            FROM (
+              SELECT e.*,
+                (sum(octet_length(e.data) + octet_length(e.metadata))
+                  OVER (ORDER BY e."offset" ROWS UNBOUNDED PRECEDING))::float8 AS total,
+                row_number() OVER (ORDER BY e."offset") AS n
+              FROM (
+                SELECT id, topic, partition, "offset", position, version, type, key, time,
+                  data::text AS data, metadata::text AS metadata
+                FROM events
+                WHERE topic = ${topic} AND partition = ${partition} AND "offset" >= ${from}
+                ORDER BY "offset"
+                LIMIT ${count}
+              ) AS e
+            ) AS page
+            WHERE total <= ${bytes} OR (n = 1 AND ${isFirst}::boolean)
+            ORDER BY "offset"`,
+        );
   const quotedTopic = JSON.stringify(topic);
   return rows.map((row) => {
     const coordinates = toEventCoordinates(row);

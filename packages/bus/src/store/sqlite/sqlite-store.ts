@@ -1,9 +1,9 @@
-import type { TopicInfo } from "@tributary/protocol";
-import type { AppendCommand, AppendGroupOptions, CommitNotice, EventStore } from "../event-store.js";
+import type { StoredEvent, TopicInfo } from "@tributary/protocol";
+import type { AppendCommand, AppendGroupOptions, CommitNotice, DeliveryRow, EventStore } from "../event-store.js";
 import { runAfterCommit, type StoreObserver } from "../store-observer.js";
 import { appendGroupInTransaction } from "./append-group.js";
 import { createSqliteAuthStore } from "./auth-store.js";
-import { toDeliveryRow, toStoredEvent } from "./event-row.js";
+import { payloadBytes, toDeliveryRow, toStoredEvent } from "./event-row.js";
 import { applyMigrations } from "./migrate.js";
 import { offsetsAt } from "./offsets-at.js";
 import { openDatabase, setReadOnly, withWrites } from "./open-database.js";
@@ -196,16 +196,37 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
       });
     },
 
-    readPartition(topic, partition, fromOffset, limit) {
-      return run((prepared) =>
-        prepared.readPartition.all(topic, partition, fromOffset, limit).map(toStoredEvent),
-      );
+    readPartition(topic, partition, fromOffset, limit, maxBytes) {
+      return run((prepared) => {
+        const statement = prepared.readPartition;
+        if (maxBytes === undefined)
+          return statement.all(topic, partition, fromOffset, limit).map(toStoredEvent);
+        // Row by row, stopping at the budget: the rows past it are never read into memory.
+        const events: StoredEvent[] = [];
+        let bytes = 0;
+        for (const row of statement.iterate(topic, partition, fromOffset, limit)) {
+          bytes += payloadBytes(row);
+          if (events.length > 0 && bytes > maxBytes) break;
+          events.push(toStoredEvent(row));
+        }
+        return events;
+      });
     },
 
-    readPartitionForDelivery(topic, partition, fromOffset, limit) {
-      return run((prepared) =>
-        prepared.readPartitionForDelivery.all(topic, partition, fromOffset, limit).map(toDeliveryRow),
-      );
+    readPartitionForDelivery(topic, partition, fromOffset, limit, maxBytes) {
+      return run((prepared) => {
+        const statement = prepared.readPartitionForDelivery;
+        if (maxBytes === undefined)
+          return statement.all(topic, partition, fromOffset, limit).map(toDeliveryRow);
+        const rows: DeliveryRow[] = [];
+        let bytes = 0;
+        for (const tuple of statement.iterate(topic, partition, fromOffset, limit)) {
+          bytes += tuple[5];
+          if (rows.length > 0 && bytes > maxBytes) break;
+          rows.push(toDeliveryRow(tuple));
+        }
+        return rows;
+      });
     },
 
     readKey(topic, key, readOptions) {
