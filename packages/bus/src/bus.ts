@@ -24,6 +24,7 @@ import { runAfterCommit } from "./store/store-observer.js";
 import {
   createSubscriptions,
   type DeliveryObserver,
+  defaultBatchBytes,
   type Subscriptions,
   type SubscriptionsOptions,
 } from "./subscriptions/subscription-service.js";
@@ -38,6 +39,14 @@ export interface BusOptions {
   maxGroupEvents?: number;
   /** How API keys are cached and failed authentications limited (defaults: `createAuthenticator`). */
   auth?: Omit<AuthenticatorOptions, "store">;
+  /**
+   * Bytes of event JSON in one batch of events read at most (default 4 MiB), besides its count: a
+   * partition read, a poll response, a push POST, a batch of the event stream. The first event of
+   * a batch is in it whatever its size (an event is at most `limits.maxEventBytes`).
+   */
+  batchBytes?: number;
+  /** Bytes of recently delivered events kept in memory for the subscriptions (default 64 MiB). */
+  eventCacheBytes?: number;
   /**
    * Told about appends and group commits (metrics), after they committed: what it throws is logged
    * and the append is still answered as committed.
@@ -102,6 +111,8 @@ export interface QueryRequest {
 /** The bus core: what the HTTP layer (and any other front) calls. Knows no HTTP and no SQL. */
 export interface Bus {
   readonly store: EventStore;
+  /** The byte budget of one batch of events read (`BusOptions.batchBytes`). */
+  readonly batchBytes: number;
   /** Consumer groups over the topics of this bus. */
   readonly subscriptions: Subscriptions;
   /** The schema registry; appends are validated against it as each topic's policy says. */
@@ -113,6 +124,10 @@ export interface Bus {
   putTopic(name: string, settings: TopicSettings): Promise<{ topic: TopicInfo; created: boolean }>;
   getTopic(name: string): Promise<TopicInfo>;
   listTopics(): Promise<TopicInfo[]>;
+  /**
+   * Events of a partition from `from`: at most `limit`, and no more than `batchBytes` of payload
+   * (the first event whatever its size); `next` is the offset to read on from.
+   */
   readPartition(topic: string, partition: number, options: ReadPartitionOptions): Promise<PartitionPage>;
   readKey(topic: string, key: string, request: ReadKeyRequest): Promise<KeyPage>;
   query(request: QueryRequest): Promise<QueryPage>;
@@ -195,8 +210,11 @@ export function createBus(options: BusOptions): Bus {
     return info;
   }
 
+  const batchBytes = options.batchBytes ?? defaultBatchBytes;
   const core = createSubscriptions({
     store,
+    batchBytes,
+    ...(options.eventCacheBytes === undefined ? {} : { eventCacheBytes: options.eventCacheBytes }),
     topics: {
       async ensure(name) {
         assertTopicName(name);
@@ -238,6 +256,7 @@ export function createBus(options: BusOptions): Bus {
 
   return {
     store,
+    batchBytes,
     subscriptions,
     registry,
     auth,
@@ -297,10 +316,10 @@ export function createBus(options: BusOptions): Bus {
         waitMs > 0 && !waitsEnded
           ? wakeups.arm({ topic, partitions: new Map([[partition, from]]) })
           : undefined;
-      let events = await store.readPartition(topic, partition, from, limit);
+      let events = await store.readPartition(topic, partition, from, limit, batchBytes);
       if (wakeup !== undefined) {
         if (events.length === 0 && (await wakeup.wait(deadline - Date.now()))) {
-          events = await store.readPartition(topic, partition, from, limit);
+          events = await store.readPartition(topic, partition, from, limit, batchBytes);
         } else {
           wakeup.cancel();
         }

@@ -11,11 +11,15 @@ import type {
   SubscriptionUpdate,
 } from "./subscription-store.js";
 
-/** Reads events of one partition of the subscription's topic from an offset, in offset order. */
+/**
+ * Reads events of one partition of the subscription's topic from an offset, in offset order: at
+ * most `limit`, and about `maxBytes` of JSON, but at least one when there is one.
+ */
 export type PartitionReader = (
   partition: number,
   fromOffset: number,
   limit: number,
+  maxBytes: number,
 ) => Promise<CachedEvent[]>;
 
 export interface PollResult {
@@ -44,12 +48,16 @@ const handoverRecheckMs = 200;
  * Applies the clock and the consumer's heartbeat to the state, brings its leases towards an even
  * share, and delivers from each of its partitions that has no batch in flight: first the pending
  * deliveries (failed or redriven) once their retry time has come, then new events from the cursor,
- * skipping those the type filter excludes. At most `max` events in all.
+ * skipping those the type filter excludes. At most `max` events in all, and no more than
+ * `maxBytes` of their JSON, except that the first event is delivered whatever its size. Partitions
+ * are read one after the other, each within what the ones before left of both budgets, so that a
+ * poll holds no more than its budget (and one event) in memory.
  */
 export async function pollOnce(
   state: SubscriptionState,
   consumer: string,
   max: number,
+  maxBytes: number,
   read: PartitionReader,
 ): Promise<SubscriptionUpdate<PollResult>> {
   const { now, subscription } = state;
@@ -94,24 +102,37 @@ export async function pollOnce(
   const start = ready.length === 0 ? 0 : Math.floor(Math.random() * ready.length);
   const order = ready.map((_, index) => ready[(start + index) % ready.length] as PartitionState);
   const perPartition = Math.max(Math.ceil(max / Math.max(order.length, 1)), Math.min(max, 50));
-  const reads = await Promise.all(order.map((partition) => readForDelivery(partition, perPartition, read)));
 
   const deliveries: Delivery[] = [];
   const eventsJson: DeliveredJson[] = [];
   const waitingForEvents: number[] = [];
   let redelivered = 0;
-  order.forEach((partition, index) => {
-    const batch = reads[index] as PartitionBatch;
-    const budget = max - deliveries.length;
+  let bytes = 0;
+  for (const partition of order) {
+    const budget: Budget = {
+      count: max - deliveries.length,
+      bytes: maxBytes - bytes,
+      isFirst: deliveries.length === 0,
+    };
+    const isSpent = budget.count <= 0 || (!budget.isFirst && budget.bytes <= 0);
+    const batch = isSpent
+      ? { pendingEvents: new Map(), fresh: [] }
+      : await readForDelivery(partition, Math.min(perPartition, budget.count), budget.bytes, read);
     const delivered = deliverFrom(subscription, partition, batch, budget, now);
     if (delivered.partition !== partition) changed.set(partition.partition, delivered.partition);
-    if (delivered.deliveries.length === 0) waitingForEvents.push(partition.partition);
+    if (delivered.deliveries.length === 0) {
+      waitingForEvents.push(partition.partition);
+      // Events the type filter skipped moved the cursor, but more may follow right after them: look
+      // again at once rather than wait for a commit that may never come.
+      if (delivered.partition.cursor !== partition.cursor) recheckAt = now;
+    }
     redelivered += delivered.redelivered;
     for (const delivery of delivered.deliveries) {
       deliveries.push(delivery);
+      bytes += delivery.cached.row.openJson.length;
       eventsJson.push(withAttempt(delivery.cached, delivery.attempt));
     }
-  });
+  }
   let events: DeliveredEvent[] | undefined;
 
   const leased = partitions.filter((partition) => partition.owner === consumer).map((p) => p.partition);
@@ -155,24 +176,40 @@ interface PartitionBatch {
 /** The widest span of offsets read at once to send pending deliveries again. */
 const maxPendingSpan = 1000;
 
+/** What is left of a poll's budgets for the next partition. */
+interface Budget {
+  count: number;
+  bytes: number;
+  /** Nothing was delivered yet: the next event goes out whatever its size. */
+  isFirst: boolean;
+}
+
 async function readForDelivery(
   partition: PartitionState,
   limit: number,
+  maxBytes: number,
   read: PartitionReader,
 ): Promise<PartitionBatch> {
   const pendingEvents = new Map<number, CachedEvent>();
   const pending = partition.pending.slice(0, limit);
   const first = pending[0];
+  let bytes = 0;
   if (first !== undefined) {
     const last = pending[pending.length - 1] as PendingDelivery;
     const span = Math.min(last.offset - first.offset + 1, maxPendingSpan);
     const wanted = new Set(pending.map((entry) => entry.offset));
-    for (const cached of await read(partition.partition, first.offset, span)) {
-      if (wanted.has(cached.row.offset)) pendingEvents.set(cached.row.offset, cached);
+    for (const cached of await read(partition.partition, first.offset, span, maxBytes)) {
+      if (!wanted.has(cached.row.offset)) continue;
+      pendingEvents.set(cached.row.offset, cached);
+      bytes += cached.row.openJson.length;
     }
   }
   const room = limit - pending.length;
-  const fresh = room > 0 ? await read(partition.partition, partition.cursor, room) : [];
+  // New events only while the budget lasts: the pending ones go first.
+  const fresh =
+    room > 0 && bytes < maxBytes
+      ? await read(partition.partition, partition.cursor, room, maxBytes - bytes)
+      : [];
   return { pendingEvents, fresh };
 }
 
@@ -198,15 +235,24 @@ function deliverFrom(
   subscription: SubscriptionInfo,
   partition: PartitionState,
   batch: PartitionBatch,
-  budget: number,
+  budget: Budget,
   now: number,
 ): { partition: PartitionState; deliveries: Delivery[]; redelivered: number } {
   const deliveries: Delivery[] = [];
   const pending: PendingDelivery[] = [];
   let redelivered = 0;
+  let bytes = 0;
+  /** Whether `cached` fits in what is left of the budget, and if so counts it. */
+  const fits = (cached: CachedEvent): boolean => {
+    if (deliveries.length >= budget.count) return false;
+    const size = cached.row.openJson.length;
+    if (bytes + size > budget.bytes && !(budget.isFirst && deliveries.length === 0)) return false;
+    bytes += size;
+    return true;
+  };
   for (const entry of partition.pending) {
     const cached = batch.pendingEvents.get(entry.offset);
-    if (cached !== undefined && deliveries.length < budget) {
+    if (cached !== undefined && fits(cached)) {
       deliveries.push({ cached, attempt: entry.failures + 1 });
       pending.push({ ...entry, outstanding: true });
       redelivered++;
@@ -223,7 +269,7 @@ function deliverFrom(
       cursor++;
       continue;
     }
-    if (deliveries.length >= budget) break;
+    if (!fits(cached)) break;
     deliveries.push({ cached, attempt: 1 });
     pending.push({ offset: row.offset, id: row.id, failures: 0, outstanding: true });
     cursor++;

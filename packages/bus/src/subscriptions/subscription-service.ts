@@ -85,10 +85,20 @@ export interface Subscriptions {
 export interface SubscriptionsOptions {
   store: EventStore;
   topics: TopicAccess;
+  /**
+   * Bytes of event JSON in one poll's batch at most (default 4 MiB), besides its count: a poll
+   * response, a push POST, a batch of the event stream. The first event goes out whatever its size.
+   */
+  batchBytes?: number;
+  /** Bytes of recently delivered events kept in memory for every subscription (default 64 MiB). */
+  eventCacheBytes?: number;
   observer?: DeliveryObserver;
   /** The push breaker of this process, reported in status (push subscriptions). */
   breakerStatus?: (name: string) => SubscriptionStatus["push"];
 }
+
+/** Default of `SubscriptionsOptions.batchBytes` (and of the bus's other reads): 4 MiB. */
+export const defaultBatchBytes = 4 * 1024 * 1024;
 
 export function assertSubscriptionName(name: string): void {
   if (!isValidTopicName(name)) {
@@ -134,10 +144,13 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
     return subscription;
   }
 
-  const cache = new EventCache();
-  const readerFor = (topic: string) => (partition: number, from: number, limit: number) =>
-    cache.read(topic, partition, from, limit, (offset, count) =>
-      store.readPartitionForDelivery(topic, partition, offset, count),
+  const cache = new EventCache(
+    options.eventCacheBytes === undefined ? {} : { maxBytes: options.eventCacheBytes },
+  );
+  const batchBytes = options.batchBytes ?? defaultBatchBytes;
+  const readerFor = (topic: string) => (partition: number, from: number, limit: number, maxBytes: number) =>
+    cache.read(topic, partition, from, limit, maxBytes, (offset, count, bytes) =>
+      store.readPartitionForDelivery(topic, partition, offset, count, bytes),
     );
 
   const service: Subscriptions = {
@@ -210,7 +223,7 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
             // Deleted and created again on another topic: follow it from the next wait on.
             topic = state.subscription.topic;
             topicOf.set(name, topic);
-            return pollOnce(state, request.consumer, request.max, readerFor(topic));
+            return pollOnce(state, request.consumer, request.max, batchBytes, readerFor(topic));
           });
         } catch (error) {
           wakeup.cancel();
@@ -295,7 +308,7 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
       assertConsumer(consumer);
       // A heartbeat is a poll that takes no events: it renews the lease and rebalances.
       const result = await store.subscriptions.transact(name, (state) =>
-        pollOnce(state, consumer, 0, readerFor(state.subscription.topic)),
+        pollOnce(state, consumer, 0, batchBytes, readerFor(state.subscription.topic)),
       );
       return { partitions: result.partitions };
     },

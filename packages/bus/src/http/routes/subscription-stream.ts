@@ -53,7 +53,13 @@ async function replaySince(
     while (offset < checkpoint && isOpen()) {
       const limit = Math.min(limits.maxReadLimit, checkpoint - offset);
       // Delivery rows: the stored JSON goes to the client as is, never parsed here.
-      const rows = await bus.store.readPartitionForDelivery(subscription.topic, partition, offset, limit);
+      const rows = await bus.store.readPartitionForDelivery(
+        subscription.topic,
+        partition,
+        offset,
+        limit,
+        bus.batchBytes,
+      );
       if (rows.length === 0) break;
       for (const row of rows) {
         offset = row.offset + 1;
