@@ -23,6 +23,10 @@ export interface ServerOptions {
   rateLimits?: AppOptions["rateLimits"];
   /** How long to wait for slow clients (see `AppOptions.timeouts`). */
   timeouts?: AppOptions["timeouts"];
+  /** Bytes of recently delivered events kept in memory (see `BusOptions.eventCacheBytes`). */
+  eventCacheBytes?: number;
+  /** Bytes of event JSON in one batch read at most (see `BusOptions.batchBytes`). */
+  batchBytes?: number;
   /** Listen on a non-loopback address even with no API keys in the store. */
   insecure?: boolean;
   /**
@@ -113,6 +117,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     log,
     ...(options.autoCreateTopics === undefined ? {} : { autoCreateTopics: options.autoCreateTopics }),
     ...(options.defaultPartitions === undefined ? {} : { defaultPartitions: options.defaultPartitions }),
+    ...(options.eventCacheBytes === undefined ? {} : { eventCacheBytes: options.eventCacheBytes }),
+    ...(options.batchBytes === undefined ? {} : { batchBytes: options.batchBytes }),
   });
   metrics.watch(bus);
   const app = createApp({

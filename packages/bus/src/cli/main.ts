@@ -29,6 +29,8 @@ async function serve(args: string[]): Promise<number> {
     defaultPartitions: options.defaultPartitions,
     insecure: options.insecure,
     rateLimits: options.rateLimits,
+    eventCacheBytes: options.eventCacheBytes,
+    batchBytes: options.batchBytes,
     logger,
   });
 

@@ -12,7 +12,25 @@ describe("serve options", () => {
       logLevel: "info",
       insecure: false,
       rateLimits: { eventsPerSecond: 20_000, bytesPerSecond: 20 * 1024 * 1024 },
+      eventCacheBytes: 64 * 1024 * 1024,
+      batchBytes: 4 * 1024 * 1024,
     });
+  });
+
+  it("takes the byte budgets of the event cache and of batches, from flags or the environment", () => {
+    expect(parseServeOptions(["--event-cache-bytes", "0", "--batch-bytes", "65536"], {})).toMatchObject({
+      eventCacheBytes: 0,
+      batchBytes: 65_536,
+    });
+    expect(
+      parseServeOptions([], { TRIBUTARY_EVENT_CACHE_BYTES: "1048576", TRIBUTARY_BATCH_BYTES: "1024" }),
+    ).toMatchObject({ eventCacheBytes: 1_048_576, batchBytes: 1024 });
+    expect(() => parseServeOptions(["--batch-bytes", "0"], {})).toThrow(
+      /--batch-bytes must be a whole number/,
+    );
+    expect(() => parseServeOptions(["--event-cache-bytes", "64MiB"], {})).toThrow(
+      /--event-cache-bytes must be a whole number/,
+    );
   });
 
   it("takes --insecure and the rate limits", () => {

@@ -3,6 +3,8 @@ import { limits } from "@tributary/protocol";
 import { defaultRateLimits, type RateLimits } from "../auth/rate-limiter.js";
 import { defaultStoreUrl } from "../store/open-store.js";
 import type { AdminKeySource } from "./admin-key.js";
+import { defaultEventCacheBytes } from "../subscriptions/event-cache.js";
+import { defaultBatchBytes } from "../subscriptions/subscription-service.js";
 
 export interface ServeOptions {
   store: string;
@@ -15,6 +17,10 @@ export interface ServeOptions {
   rateLimits: RateLimits;
   /** An admin key to make the store's first key at start, when one is given. */
   adminKey?: AdminKeySource;
+  /** Bytes of recently delivered events kept in memory for the subscriptions. */
+  eventCacheBytes: number;
+  /** Bytes of event JSON in one batch read at most (poll, push, event stream, partition read). */
+  batchBytes: number;
 }
 
 export const serveUsage = `Usage: tributary serve [options]
@@ -35,6 +41,11 @@ Options (environment variable in brackets):
                            [TRIBUTARY_RATE_EVENTS] (default ${defaultRateLimits.eventsPerSecond})
   --rate-bytes N           appended bytes per second per principal, 0 for no limit
                            [TRIBUTARY_RATE_BYTES] (default ${defaultRateLimits.bytesPerSecond})
+  --event-cache-bytes N    bytes of recently delivered events kept in memory, 0 for none
+                           [TRIBUTARY_EVENT_CACHE_BYTES] (default ${defaultEventCacheBytes})
+  --batch-bytes N          bytes of events in one poll response, push POST, event-stream batch or
+                           partition read; the first event goes whatever its size
+                           [TRIBUTARY_BATCH_BYTES] (default ${defaultBatchBytes})
   -h, --help               show this help
 `;
 
@@ -50,6 +61,8 @@ export const serveFlags = {
   "admin-key-file": { type: "string" },
   "rate-events": { type: "string" },
   "rate-bytes": { type: "string" },
+  "event-cache-bytes": { type: "string" },
+  "batch-bytes": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -115,5 +128,17 @@ export function parseServeOptions(
       ),
     },
     ...(adminKey === undefined ? {} : { adminKey }),
+    eventCacheBytes: integer(
+      "--event-cache-bytes",
+      values["event-cache-bytes"] ?? env.TRIBUTARY_EVENT_CACHE_BYTES ?? String(defaultEventCacheBytes),
+      0,
+      1e12,
+    ),
+    batchBytes: integer(
+      "--batch-bytes",
+      values["batch-bytes"] ?? env.TRIBUTARY_BATCH_BYTES ?? String(defaultBatchBytes),
+      1,
+      1e12,
+    ),
   };
 }
