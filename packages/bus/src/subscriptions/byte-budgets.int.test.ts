@@ -1,4 +1,4 @@
-import type { DeliveredEvent, PartitionPage, PollResponse } from "@tributary/protocol";
+import type { DeadLetterPage, DeliveredEvent, PartitionPage, PollResponse } from "@tributary/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, request } from "../e2e/http.js";
 import { type RunningServer, startServer } from "../server.js";
@@ -143,5 +143,34 @@ describe.each(storeKinds)("batches bounded by bytes on %s", (kind) => {
     } finally {
       await receiver.close();
     }
+  });
+
+  it("pages dead letters within the budget, with the id to go on from", async () => {
+    // Given three large events dead-lettered at their first failure
+    await server.bus.putTopic("dead", { partitions: 1 });
+    await append("dead", sized(3));
+    await request(`${server.url}/v1/subscriptions/dead`, {
+      method: "PUT",
+      body: { topic: "dead", start: "earliest", maxAttempts: 1 },
+    });
+    let deadLettered = 0;
+    while (deadLettered < 3) {
+      const polled = await poll("dead", { consumer: "c1", max: 10 });
+      const nacked = await request<{ deadLettered: string[] }>(`${server.url}/v1/subscriptions/dead/nack`, {
+        body: { consumer: "c1", events: polled.events.map((event) => event.id), error: "refused" },
+      });
+      deadLettered += nacked.body.deadLettered.length;
+    }
+
+    // When they are listed, 10 to a page at most
+    const url = `${server.url}/v1/subscriptions/dead/dead-letters`;
+    const first = await request<DeadLetterPage>(`${url}?limit=10`);
+    const second = await request<DeadLetterPage>(`${url}?limit=10&after=${first.body.next}`);
+
+    // Then the first page holds the two that fit and says where to go on; the second the last one
+    expect(first.body.deadLetters).toHaveLength(2);
+    expect(first.body.next).toBe(first.body.deadLetters[1]?.id);
+    expect(second.body.deadLetters).toHaveLength(1);
+    expect(second.body.next).toBeNull();
   });
 });

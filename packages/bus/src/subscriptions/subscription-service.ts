@@ -14,6 +14,7 @@ import {
 import { Wakeups } from "../read/wakeups.js";
 import type { EventStore } from "../store/event-store.js";
 import { type AckRequest, acknowledgeAll, heartbeatOf, heldDeliveries } from "./acknowledgements.js";
+import { deadLettersWithin, toDeadLetter } from "./dead-letter-events.js";
 import { EventCache } from "./event-cache.js";
 import { failDeliveries, releaseOutstanding } from "./partition-state.js";
 import { type DeliveredJson, pollOnce } from "./poll-once.js";
@@ -87,7 +88,8 @@ export interface SubscriptionsOptions {
   topics: TopicAccess;
   /**
    * Bytes of event JSON in one poll's batch at most (default 4 MiB), besides its count: a poll
-   * response, a push POST, a batch of the event stream. The first event goes out whatever its size.
+   * response, a push POST, a batch of the event stream, a page of dead letters. The first event
+   * goes out whatever its size.
    */
   batchBytes?: number;
   /** Bytes of recently delivered events kept in memory for every subscription (default 64 MiB). */
@@ -361,9 +363,11 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
         ...(after === undefined ? {} : { after }),
         limit,
       });
-      const deadLetters = await Promise.all(records.map(toDeadLetter));
-      const last = records[records.length - 1];
-      return { deadLetters, next: records.length === limit && last !== undefined ? last.eventId : null };
+      const deadLetters = await deadLettersWithin(store, records, batchBytes);
+      const isCut = deadLetters.length < records.length;
+      const last = deadLetters[deadLetters.length - 1];
+      const isFull = isCut || records.length === limit;
+      return { deadLetters, next: isFull && last !== undefined ? last.id : null };
     },
 
     async getDeadLetter(name, id) {
@@ -374,7 +378,7 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
           details: { subscription: name, id: id.slice(0, 256) },
         });
       }
-      return toDeadLetter(record);
+      return toDeadLetter(store, record);
     },
 
     async redrive(name, ids) {
@@ -415,19 +419,6 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
       const merged = mergeSubscription(state.subscription, wanted);
       return merged === state.subscription ? { result: merged } : { result: merged, subscription: merged };
     });
-  }
-
-  async function toDeadLetter(record: DeadLetterRecord): Promise<DeadLetter> {
-    const event = (await store.getEvent(record.eventId)) ?? null;
-    return {
-      id: record.eventId,
-      partition: record.partition,
-      offset: record.offset,
-      attempts: record.attempts,
-      error: record.error,
-      deadAt: new Date(record.deadAt).toISOString(),
-      event,
-    };
   }
 
   return service;
