@@ -193,4 +193,23 @@ describe("event cache", () => {
     expect(first?.event.offset).toBe(0);
     expect(cache.bytes).toBe(before - 256);
   });
+
+  it("starts a window at the first event there is, when those before the offset read are gone", async () => {
+    // Given a partition whose events before offset 5 were removed by retention
+    const partition = partitionOf(10);
+    const load = async (from: number, limit: number) => partition.load(Math.max(from, 5), limit);
+    const cache = new EventCache();
+
+    // When it is read from 0, then from 1, then on from where the first read ended
+    const first = await cache.read("users", 0, 0, 2, unbounded, load);
+    const again = await cache.read("users", 0, 1, 1, unbounded, load);
+    const calls = partition.calls.length;
+    const next = await cache.read("users", 0, 6, 1, unbounded, load);
+
+    // Then each read starts at the first event at or after its offset, the last from memory
+    expect(offsets(first)).toEqual([5, 6]);
+    expect(offsets(again)).toEqual([5]);
+    expect(offsets(next)).toEqual([6]);
+    expect(partition.calls.length).toBe(calls);
+  });
 });

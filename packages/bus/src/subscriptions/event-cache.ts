@@ -179,13 +179,19 @@ export class EventCache {
     return extending;
   }
 
-  #install(key: string, start: number, events: CachedEvent[]): void {
+  #install(key: string, from: number, events: CachedEvent[]): void {
     const previous = this.#windows.get(key);
     if (previous !== undefined) this.#drop(previous);
+    // The window starts at the first event read, which is after `from` when retention removed those
+    // before it, and holds contiguous offsets only.
+    const start = events[0]?.row.offset ?? from;
     const window: Window = { key, start, events: [], bytes: windowOverheadBytes, extending: undefined };
     this.#windows.set(key, window);
     this.#bytes += windowOverheadBytes;
-    for (const event of events) this.#add(window, event);
+    for (const event of events) {
+      if (event.row.offset !== window.start + window.events.length) break;
+      this.#add(window, event);
+    }
     this.#evict();
   }
 
