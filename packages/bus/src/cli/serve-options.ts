@@ -2,9 +2,9 @@ import { parseArgs } from "node:util";
 import { limits } from "@tributary/protocol";
 import { defaultRateLimits, type RateLimits } from "../auth/rate-limiter.js";
 import { defaultStoreUrl } from "../store/open-store.js";
-import type { AdminKeySource } from "./admin-key.js";
 import { defaultEventCacheBytes } from "../subscriptions/event-cache.js";
 import { defaultBatchBytes } from "../subscriptions/subscription-service.js";
+import type { AdminKeySource } from "./admin-key.js";
 
 export interface ServeOptions {
   store: string;

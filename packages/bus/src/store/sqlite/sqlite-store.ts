@@ -1,5 +1,11 @@
 import type { StoredEvent, TopicInfo } from "@tributary/protocol";
-import type { AppendCommand, AppendGroupOptions, CommitNotice, DeliveryRow, EventStore } from "../event-store.js";
+import type {
+  AppendCommand,
+  AppendGroupOptions,
+  CommitNotice,
+  DeliveryRow,
+  EventStore,
+} from "../event-store.js";
 import { runAfterCommit, type StoreObserver } from "../store-observer.js";
 import { appendGroupInTransaction } from "./append-group.js";
 import { createSqliteAuthStore } from "./auth-store.js";
