@@ -1,9 +1,15 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const busEntry = fileURLToPath(new URL("../packages/bus/bin/tributary.js", import.meta.url));
 const listeningLine = /Tributary listening on (http:\/\/\S+)/;
+
+// For diagnosis: extra Node flags for every bus (e.g. `--trace-gc`), and a folder that receives
+// each bus's whole output (`bus-<pid>.log`), which otherwise is only kept for error messages.
+const extraNodeFlags = (process.env.BENCH_BUS_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+const busLogDir = process.env.BENCH_BUS_LOG_DIR;
 
 /** Children still running, so that an exit of the bench for any reason can kill them. */
 const runningChildren = new Set();
@@ -63,7 +69,10 @@ export function readMachineCpuTicks() {
  * its profile there when it exits.
  */
 export async function startBus({ storeUrl, startTimeoutMs = 30_000, cpuProfileDir }) {
-  const nodeFlags = cpuProfileDir ? ["--cpu-prof", "--cpu-prof-dir", cpuProfileDir] : [];
+  const nodeFlags = [
+    ...extraNodeFlags,
+    ...(cpuProfileDir ? ["--cpu-prof", "--cpu-prof-dir", cpuProfileDir] : []),
+  ];
   const child = spawn(
     process.execPath,
     [
@@ -82,6 +91,11 @@ export async function startBus({ storeUrl, startTimeoutMs = 30_000, cpuProfileDi
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   runningChildren.add(child);
+  if (busLogDir) {
+    const log = createWriteStream(join(busLogDir, `bus-${child.pid}.log`));
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+  }
   const exited = new Promise((resolve) => {
     child.once("exit", (code, signal) => {
       runningChildren.delete(child);

@@ -60,11 +60,11 @@ export async function createRawPostgresWriter({ databaseUrl, schema, connections
 }
 
 /**
- * Creates a database for one benchmark run and returns its URL and a `drop` that removes it with
- * whatever is still connected (`WITH (FORCE)`, PostgreSQL 13+).
+ * Creates a database for one benchmark run (named `<prefix>_<time>_<pid>`) and returns its URL and
+ * a `drop` that removes it with whatever is still connected (`WITH (FORCE)`, PostgreSQL 13+).
  */
-export async function createBenchDatabase(adminUrl) {
-  const name = `tributary_bench_${Date.now()}_${process.pid}`;
+export async function createBenchDatabase(adminUrl, prefix = "tributary_bench") {
+  const name = `${prefix}_${Date.now()}_${process.pid}`;
   const admin = connect(adminUrl, {});
   try {
     await admin.unsafe(`CREATE DATABASE "${name}"`);

@@ -6,12 +6,14 @@
 //   BENCH_CPU_PROFILE_DIR  run each bus under --cpu-prof, profiles written there
 //   BENCH_SUITES           append,subscriptions,validation (default all)
 //   BENCH_SUBSCRIPTIONS    fanout,latency,push,catchup (default all)
+//   BENCH_BUS_NODE_FLAGS   extra Node flags for every bus, e.g. --trace-gc
+//   BENCH_BUS_LOG_DIR      write each bus's whole output to a file there
+//   BENCH_LATENCY_RUNS     repetitions of the append→reader latency run (default 3)
 //   BENCH_TIME_LIMIT_S     hard limit of the whole run (default 1200)
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { killRunningBuses } from "./bus-process.js";
-import { measureHttpCeiling } from "./http-ceiling.js";
 import { describeMachine, formatReport, targets } from "./report.js";
 import { createLocation, plan, runStoreSuite } from "./store-suite.js";
 import { runSubscriptionSuite, subscriptionPlan } from "./subscription-suite.js";
@@ -61,11 +63,6 @@ async function main() {
   const machine = describeMachine();
   // Other work on the machine skews every figure; the load average says how much there was.
   const loadAverageAtStart = loadavg()[0];
-  let httpCeiling;
-  if (suites.includes("append")) {
-    progress("HTTP ceiling: an empty Fastify append route, single-event clients");
-    httpCeiling = await measureHttpCeiling(plan.single);
-  }
   const results = [];
   for (const kind of stores) {
     if (isStoppingNow) break;
@@ -118,7 +115,6 @@ async function main() {
     subscriptionPlan,
     validationPlan,
     targets,
-    httpCeiling,
     stores: results,
   };
   mkdirSync(outFolder, { recursive: true });

@@ -5,7 +5,7 @@ import { createLatencyRecorder, ratePerSecond, summarizeLatencies } from "./stat
  * Runs `work(item)` over `items` on `streams` concurrent streams; each stream handles one item at a
  * time and takes the next one as soon as it is done.
  */
-async function runStreams(streams, items, work) {
+export async function runStreams(streams, items, work) {
   let next = 0;
   const stream = async () => {
     while (next < items.length) {

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readMachineCpuTicks, readProcessCpuMs, startBus } from "./bus-process.js";
+import { combineRuns, createEmmettPeer, measureEmmettBatched } from "./emmett-peer.js";
+import { measureHttpCeiling } from "./http-ceiling.js";
 import { createHttpClient } from "./http-client.js";
 import { batchBody, createEvents, createRows } from "./payloads.js";
 import { createBenchDatabase, createRawPostgresWriter } from "./raw-postgres.js";
@@ -15,12 +17,18 @@ import {
   measureRawSingle,
 } from "./scenarios.js";
 
-/** The shape of the run; small enough that both stores finish in about 70 s on 2 cores. */
+/** The shape of the run; small enough that both stores finish in about 2.5 minutes on 2 cores. */
 export const plan = {
   batched: { requests: 150, warmupRequests: 5, eventsPerRequest: 1000, streams: 2, partitions: 4 },
   single: { clients: 64, warmupMs: 1000, durationMs: 6000, partitions: 4, bodies: 20_000 },
   rawSingle: { durationMs: 5000, warmupRows: 50, rows: 60_000 },
-  appendToReader: { eventsPerSecond: 1000, events: 5500, warmupEvents: 500 },
+  // `runs` repetitions, each on a fresh bus: a p99 from one run says little about the stalls.
+  appendToReader: {
+    eventsPerSecond: 1000,
+    events: 5500,
+    warmupEvents: 500,
+    runs: Number(process.env.BENCH_LATENCY_RUNS ?? 3),
+  },
 };
 
 /**
@@ -53,6 +61,8 @@ export async function createLocation(kind, { postgresAdminUrl }) {
     // PostgreSQL takes concurrent transactions: the raw driver gets as many connections as the
     // bus gets request streams.
     rawBatchedStreams: plan.batched.streams,
+    // The peer event store, on a database of its own on the same server.
+    createPeer: () => createEmmettPeer(postgresAdminUrl),
     dispose: () => database.drop(),
   };
 }
@@ -161,22 +171,58 @@ export async function runStoreSuite(kind, { postgresAdminUrl, progress, cpuProfi
     }
 
     const bodies = chunk(batchEvents, batched.eventsPerRequest).map(batchBody);
-    progress(`${kind}: batched append, bus`);
-    results.busBatched = await withBus(location.busStoreUrl("batched"), busOptions, async (bus, client) => {
-      const idleRssBytes = bus.rssBytes();
-      await putTopic(client, "orders", batched.partitions);
-      const stopCpuCount = startCpuCount(bus.pid);
-      const figures = await measureBusBatched(client, "orders", bodies, {
-        streams: batched.streams,
-        warmupBatches: batched.warmupRequests,
-        eventsPerBody: batched.eventsPerRequest,
+    // The peer appends the same batches, half just before the bus's run and half just after, so
+    // that a drift of the machine's speed weighs on both alike.
+    const peer = location.createPeer ? await location.createPeer() : undefined;
+    const unregisterPeer = peer ? onDispose(peer.close) : () => undefined;
+    try {
+      const peerBatches = chunk(batchEvents, batched.eventsPerRequest);
+      const half = batched.warmupRequests + Math.floor(batched.requests / 2);
+      const peerRuns = [];
+      if (peer) {
+        progress(`${kind}: batched append, Emmett (first half)`);
+        peerRuns.push(
+          await measureEmmettBatched(peer, peerBatches.slice(0, half), {
+            streams: batched.streams,
+            warmupBatches: batched.warmupRequests,
+          }),
+        );
+      }
+      progress(`${kind}: batched append, bus`);
+      results.busBatched = await withBus(location.busStoreUrl("batched"), busOptions, async (bus, client) => {
+        const idleRssBytes = bus.rssBytes();
+        await putTopic(client, "orders", batched.partitions);
+        const stopCpuCount = startCpuCount(bus.pid);
+        const figures = await measureBusBatched(client, "orders", bodies, {
+          streams: batched.streams,
+          warmupBatches: batched.warmupRequests,
+          eventsPerBody: batched.eventsPerRequest,
+        });
+        // The peak since the process started, read right after the run, before shutdown.
+        const peakRssBytes = bus.peakRssBytes();
+        const topic = await client.sendExpecting([200], "GET", "/v1/topics/orders");
+        assertStored("the bus's batched run", topic.events, batchEvents.length);
+        return { ...figures, streams: batched.streams, idleRssBytes, peakRssBytes, cpu: stopCpuCount() };
       });
-      // The peak since the process started, read right after the run, before shutdown.
-      const peakRssBytes = bus.peakRssBytes();
-      const topic = await client.sendExpecting([200], "GET", "/v1/topics/orders");
-      assertStored("the bus's batched run", topic.events, batchEvents.length);
-      return { ...figures, streams: batched.streams, idleRssBytes, peakRssBytes, cpu: stopCpuCount() };
-    });
+      if (peer) {
+        progress(`${kind}: batched append, Emmett (second half)`);
+        peerRuns.push(
+          await measureEmmettBatched(peer, peerBatches.slice(half), {
+            streams: batched.streams,
+            warmupBatches: 0,
+          }),
+        );
+        assertStored("Emmett's batched run", peer.appended, batchEvents.length);
+        results.peerBatched = {
+          name: "Emmett 0.42 (in-process)",
+          ...combineRuns(peerRuns),
+          streams: batched.streams,
+        };
+      }
+    } finally {
+      unregisterPeer();
+      await peer?.close();
+    }
 
     // The disk's fsync time drifts over seconds on a shared machine, so the one-commit-per-event
     // baseline is measured right before and right after the bus's run, and the two combined.
@@ -190,6 +236,10 @@ export async function runStoreSuite(kind, { postgresAdminUrl, progress, cpuProfi
         durationMs: raw.durationMs / 2,
         warmupRows: raw.warmupRows,
       });
+      // The machine's HTTP ceiling, right before the bus's run: the single-event target is a share
+      // of it, and it drifts with the machine's load.
+      progress(`${kind}: HTTP ceiling, an empty Fastify append route, ${single.clients} clients`);
+      results.httpCeiling = await measureHttpCeiling(single);
       progress(`${kind}: single-event appends, ${single.clients} clients, bus`);
       results.busSingle = await withBus(location.busStoreUrl("single"), busOptions, async (bus, client) => {
         await putTopic(client, "orders", single.partitions);
@@ -207,21 +257,27 @@ export async function runStoreSuite(kind, { postgresAdminUrl, progress, cpuProfi
 
     const paced = plan.appendToReader;
     const pacedEvents = createEvents(paced.events, 3);
-    progress(`${kind}: append-to-reader latency at ${paced.eventsPerSecond} events/s, bus`);
-    results.appendToReader = await withBus(location.busStoreUrl("latency"), busOptions, async (bus) => {
-      // Producer and reader on separate agents, so the long-poll never waits behind appends.
-      const producer = createHttpClient(bus.url, { maxSockets: 64 });
-      const reader = createHttpClient(bus.url, { maxSockets: 1 });
-      try {
-        await putTopic(producer, "tail", 1);
-        const stopCpuCount = startCpuCount(bus.pid);
-        const figures = await measureAppendToReader(producer, reader, "tail", pacedEvents, paced);
-        return { ...figures, cpu: stopCpuCount() };
-      } finally {
-        producer.close();
-        reader.close();
-      }
-    });
+    results.appendToReader = [];
+    for (let run = 1; run <= paced.runs; run += 1) {
+      progress(
+        `${kind}: append-to-reader latency at ${paced.eventsPerSecond} events/s, bus, run ${run} of ${paced.runs}`,
+      );
+      const figures = await withBus(location.busStoreUrl(`latency_${run}`), busOptions, async (bus) => {
+        // Producer and reader on separate agents, so the long-poll never waits behind appends.
+        const producer = createHttpClient(bus.url, { maxSockets: 64 });
+        const reader = createHttpClient(bus.url, { maxSockets: 1 });
+        try {
+          await putTopic(producer, "tail", 1);
+          const stopCpuCount = startCpuCount(bus.pid);
+          const measured = await measureAppendToReader(producer, reader, "tail", pacedEvents, paced);
+          return { ...measured, cpu: stopCpuCount() };
+        } finally {
+          producer.close();
+          reader.close();
+        }
+      });
+      results.appendToReader.push(figures);
+    }
     return results;
   } finally {
     unregister();
