@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { EventInput } from "@tributary/protocol";
 import { v7 as uuidv7 } from "uuid";
 import type { PreparedEvent } from "../store/event-store.js";
@@ -17,9 +17,8 @@ export function prepareEvent(topic: string, input: EventInput, schemaVersion?: n
   const data = input.data === undefined ? null : input.data;
   const metadata = input.metadata ?? {};
   const stored = schemaVersion === undefined ? metadata : { ...metadata, schemaVersion };
-  const digest = createHash("sha256")
-    .update(canonicalJson([topic, input.type, key, data, metadata]))
-    .digest("base64url");
+  // One-shot `hash` costs a third of `createHash().update().digest()` for a few hundred bytes.
+  const digest = hash("sha256", canonicalJson([topic, input.type, key, data, metadata]), "base64url");
   return {
     id: input.id ?? uuidv7(),
     type: input.type,
