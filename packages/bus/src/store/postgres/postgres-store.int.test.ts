@@ -326,6 +326,30 @@ describe("PostgreSQL store", () => {
     expect((await store!.getTopic("users"))?.events).toBe(2);
   });
 
+  it("stores each event's own data and metadata in a simple group (ids assigned, any version)", async () => {
+    const [store] = await migratedInstances(1);
+    // Given two commands whose events carry JSON that needs escaping, null data and own metadata
+    const awkward = [
+      { type: "A", key: "k-1", data: { text: 'quote " backslash \\ tab \t', list: [1, [2, { x: null }]] } },
+      { type: "B", key: "k-2", data: null, metadata: { correlationId: "c-2" } },
+      { type: "C", key: "k-1", data: "a plain string, ünïcödé ✓", metadata: { note: "]},[{" } },
+      { type: "D", data: [{}, [], 0, false] },
+    ];
+    const commands = [
+      command("awkward", awkward[0]!, awkward[1]!),
+      command("awkward", awkward[2]!, awkward[3]!),
+    ];
+    // When they are appended as one group
+    const outcomes = await store!.appendGroup(commands, groupOptions);
+    // Then each event reads back with its own data and metadata, and versions count per key
+    const coordinates = outcomes.flatMap((outcome) => (outcome.ok ? outcome.events : []));
+    expect(coordinates.map((event) => event.version)).toEqual([1, 1, 2, null]);
+    const stored = await Promise.all(coordinates.map((event) => store!.getEvent(event.id)));
+    expect(stored.map((event) => [event?.type, event?.data, event?.metadata])).toEqual(
+      awkward.map((input) => [input.type, input.data, input.metadata ?? {}]),
+    );
+  });
+
   it("commits a group of many small commands in one transaction", async () => {
     const [store] = await migratedInstances(1);
     // Given 500 one-event commands on 50 keys, some of them expecting versions
