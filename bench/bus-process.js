@@ -3,7 +3,9 @@ import { createWriteStream, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const busEntry = fileURLToPath(new URL("../packages/bus/bin/tributary.js", import.meta.url));
+// BENCH_BUS_ENTRY runs another build of the bus (an A/B comparison in one run of the same machine).
+const busEntry =
+  process.env.BENCH_BUS_ENTRY ?? fileURLToPath(new URL("../packages/bus/bin/tributary.js", import.meta.url));
 const listeningLine = /Tributary listening on (http:\/\/\S+)/;
 
 // For diagnosis: extra Node flags for every bus (e.g. `--trace-gc`), and a folder that receives

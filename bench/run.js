@@ -6,6 +6,7 @@
 //   BENCH_CPU_PROFILE_DIR  run each bus under --cpu-prof, profiles written there
 //   BENCH_SUITES           append,subscriptions,validation (default all)
 //   BENCH_SUBSCRIPTIONS    fanout,latency,push,catchup (default all)
+//   BENCH_BUS_ENTRY        another build's bin/tributary.js to run as the bus (A/B)
 //   BENCH_BUS_NODE_FLAGS   extra Node flags for every bus, e.g. --trace-gc
 //   BENCH_BUS_LOG_DIR      write each bus's whole output to a file there
 //   BENCH_LATENCY_RUNS     repetitions of the append→reader latency run (default 3)
