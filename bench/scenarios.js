@@ -146,6 +146,9 @@ export async function measureAppendToReader(
   const appendPath = `/v1/topics/${topic}/events`;
   const appendLatency = createLatencyRecorder();
   const readerLatency = createLatencyRecorder();
+  // [ms since the first send, latency] of every counted event, for the slowest ones' timeline.
+  const timeline = [];
+  let firstSentAt;
   let received = 0;
   let producerFailures = 0;
   let firstProducerError;
@@ -167,7 +170,10 @@ export async function measureAppendToReader(
       }
       const receivedAt = performance.now();
       for (const event of page.events) {
-        if (event.data.sequence >= warmupEvents) readerLatency.add(receivedAt - event.data.sentAt);
+        if (event.data.sequence >= warmupEvents) {
+          readerLatency.add(receivedAt - event.data.sentAt);
+          timeline.push([event.data.sentAt - firstSentAt, receivedAt - event.data.sentAt]);
+        }
       }
       received += page.events.length;
       from = page.next;
@@ -177,6 +183,7 @@ export async function measureAppendToReader(
   const send = async (sequence) => {
     const event = events[sequence];
     const sentAt = performance.now();
+    firstSentAt ??= sentAt;
     const body = JSON.stringify({
       type: event.type,
       key: event.key,
@@ -243,5 +250,11 @@ export async function measureAppendToReader(
     producerFailures,
     appendLatencyMs: appendLatency.summary(),
     readerLatencyMs: readerLatency.summary(),
+    // When the stalls happened: the 1% slowest events as [ms since the first send, latency ms].
+    slowest: timeline
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, Math.ceil(timeline.length / 100))
+      .sort((a, b) => a[0] - b[0])
+      .map(([at, latency]) => [Math.round(at), Number(latency.toFixed(2))]),
   };
 }
