@@ -3,7 +3,7 @@
 // in this process and appends with `appendToStream`, so it pays no HTTP: the bus is held to beating
 // it over loopback HTTP all the same.
 import { getPostgreSQLEventStore } from "@event-driven-io/emmett-postgresql";
-import { createBenchDatabase } from "./raw-postgres.js";
+import { connect, createBenchDatabase } from "./raw-postgres.js";
 import { runStreams } from "./scenarios.js";
 import { ratePerSecond } from "./stats.js";
 
@@ -33,7 +33,6 @@ export async function createEmmettPeer(adminUrl) {
     await database.drop();
     throw error;
   }
-  let appended = 0;
   return {
     database: database.name,
     /** Appends one batch of `{ type, key, data }` events to its stream, in one call. */
@@ -42,10 +41,16 @@ export async function createEmmettPeer(adminUrl) {
         emmettStreamOf(batch),
         batch.map((event) => ({ type: event.type, data: event.data })),
       );
-      appended += batch.length;
     },
-    get appended() {
-      return appended;
+    /** Events in Emmett's messages table (a check that the run stored what it claims). */
+    async countStored() {
+      const sql = connect(database.url);
+      try {
+        const [{ count }] = await sql`SELECT count(*)::int AS count FROM emt_messages`;
+        return count;
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
     },
     close: async () => {
       try {

@@ -212,7 +212,7 @@ export async function runStoreSuite(kind, { postgresAdminUrl, progress, cpuProfi
             warmupBatches: 0,
           }),
         );
-        assertStored("Emmett's batched run", peer.appended, batchEvents.length);
+        assertStored("Emmett's batched run", await peer.countStored(), batchEvents.length);
         results.peerBatched = {
           name: "Emmett 0.42 (in-process)",
           ...combineRuns(peerRuns),
