@@ -4,8 +4,7 @@
 // it over loopback HTTP all the same.
 import { getPostgreSQLEventStore } from "@event-driven-io/emmett-postgresql";
 import { connect, createBenchDatabase } from "./raw-postgres.js";
-import { runStreams } from "./scenarios.js";
-import { ratePerSecond } from "./stats.js";
+import { measureBatches } from "./scenarios.js";
 
 /**
  * Emmett's stream for a batch: one `appendToStream` writes one stream, so each batch goes to the
@@ -66,18 +65,8 @@ export async function createEmmettPeer(adminUrl) {
  * Batched append through Emmett: each batch in one `appendToStream`, on `streams` concurrent callers
  * (as the bus gets `streams` concurrent requests). The first `warmupBatches` are not timed.
  */
-export async function measureEmmettBatched(peer, batches, { streams, warmupBatches }) {
-  for (const batch of batches.slice(0, warmupBatches)) await peer.appendBatch(batch);
-  const timed = batches.slice(warmupBatches);
-  const startedAt = performance.now();
-  await runStreams(streams, timed, (batch) => peer.appendBatch(batch));
-  const endedAt = performance.now();
-  const events = timed.reduce((sum, batch) => sum + batch.length, 0);
-  return {
-    events,
-    seconds: (endedAt - startedAt) / 1000,
-    eventsPerSecond: ratePerSecond(events, startedAt, endedAt),
-  };
+export function measureEmmettBatched(peer, batches, options) {
+  return measureBatches((batch) => peer.appendBatch(batch), batches, options);
 }
 
 /** Combines Emmett runs (one before and one after the bus's) into one rate. */

@@ -21,11 +21,19 @@ export async function runStreams(streams, items, work) {
  * Batched append through the raw driver: each batch of rows in one transaction, on `streams`
  * concurrent streams. The first `warmupBatches` batches are not timed.
  */
-export async function measureRawBatched(writer, batches, { streams, warmupBatches }) {
-  for (const batch of batches.slice(0, warmupBatches)) await writer.insertBatch(batch);
+export function measureRawBatched(writer, batches, options) {
+  return measureBatches((batch) => writer.insertBatch(batch), batches, options);
+}
+
+/**
+ * Appends each batch with `append`, on `streams` concurrent callers, and times all but the first
+ * `warmupBatches` (which run first, one at a time).
+ */
+export async function measureBatches(append, batches, { streams, warmupBatches }) {
+  for (const batch of batches.slice(0, warmupBatches)) await append(batch);
   const timed = batches.slice(warmupBatches);
   const startedAt = performance.now();
-  await runStreams(streams, timed, (batch) => writer.insertBatch(batch));
+  await runStreams(streams, timed, append);
   const endedAt = performance.now();
   const events = timed.reduce((sum, batch) => sum + batch.length, 0);
   return {

@@ -1,22 +1,11 @@
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import type { EventCoordinates, StoredEvent } from "@tributary/protocol";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { killSpawnedBuses, runTributary, spawnBus } from "../testing/spawn-bus.js";
 import { createTestStoreUrl, type TestStoreUrl } from "../testing/test-stores.js";
 import { startAppendLoad } from "./append-load.js";
-import { eventually, request } from "./http.js";
+import { eventually, freePort, request } from "./http.js";
 import { expectIntactTopic, scanTopic } from "./topic-scan.js";
-
-/** A port that was free a moment ago (the kernel's pick, released at once). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== "object" || address === null) throw new Error("no port");
-  return address.port;
-}
 
 describe("tributary serve", () => {
   const locations: TestStoreUrl[] = [];

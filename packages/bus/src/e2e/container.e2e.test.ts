@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,20 +7,11 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { runTributary } from "../testing/spawn-bus.js";
 import { createTestStoreUrl, type TestStoreUrl } from "../testing/test-stores.js";
 import { readComposeServices, readImageSpec } from "./container-spec.js";
-import { request } from "./http.js";
+import { freePort, request } from "./http.js";
 
 const repository = fileURLToPath(new URL("../../../../", import.meta.url));
 const image = readImageSpec(join(repository, "Dockerfile"));
 const composeServices = readComposeServices(join(repository, "compose.yaml"));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== "object" || address === null) throw new Error("no port");
-  return address.port;
-}
 
 /**
  * The image's ENTRYPOINT and CMD as a command on this machine. The image's WORKDIR holds the

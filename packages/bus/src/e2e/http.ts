@@ -1,3 +1,5 @@
+import { createServer } from "node:net";
+
 /** What a test needs of an HTTP answer. */
 export interface HttpAnswer<T = unknown> {
   status: number;
@@ -57,4 +59,14 @@ export async function eventually(
     await sleep(intervalMs);
   }
   throw new Error(`${what}: still not true after ${attempts} attempts`);
+}
+
+/** A port that was free a moment ago (the kernel's pick, released at once). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== "object" || address === null) throw new Error("no port");
+  return address.port;
 }
