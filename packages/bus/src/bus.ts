@@ -330,7 +330,7 @@ export function createBus(options: BusOptions): Bus {
 
     async readKey(topic, key, request) {
       assertTopicName(topic);
-      const events = await store.readKey(topic, key, request);
+      const { events } = await store.readKey(topic, key, request);
       const last = events[events.length - 1];
       const isFull = events.length === request.limit;
       return { events, next: isFull && last?.version != null ? last.version + 1 : null };
@@ -340,7 +340,7 @@ export function createBus(options: BusOptions): Bus {
       if (request.topic !== undefined) assertTopicName(request.topic);
       const afterPosition =
         request.after === undefined ? undefined : decodeCursor(request.after, request.order);
-      const events = await store.query({
+      const { events } = await store.query({
         ...(request.topic === undefined ? {} : { topic: request.topic }),
         ...(request.type === undefined ? {} : { type: request.type }),
         ...(request.key === undefined ? {} : { key: request.key }),

@@ -86,6 +86,8 @@ export interface ReadKeyOptions {
   /** Only events committed at or before this time: the entity's history up to a point in time. */
   asOf?: Date;
   limit: number;
+  /** Bytes of payload at most, as `readPartition` counts them (the first event whatever its size). */
+  maxBytes?: number;
 }
 
 export interface QueryFilter {
@@ -101,6 +103,19 @@ export interface QueryFilter {
   afterPosition?: number;
   order: "asc" | "desc";
   limit: number;
+  /** Bytes of payload at most, as `readPartition` counts them (the first event whatever its size). */
+  maxBytes?: number;
+}
+
+/**
+ * A page of an entity stream or a query. `isCutByBytes` is true when a matching event followed the
+ * last one returned but did not fit in `maxBytes`: the page ends before its `limit`, and the next
+ * page starts right after its last event. It is false when the page ends at the last matching event
+ * or at `limit` (whether more follow then is not known).
+ */
+export interface EventPage {
+  events: StoredEvent[];
+  isCutByBytes: boolean;
 }
 
 /**
@@ -157,10 +172,16 @@ export interface EventStore {
     limit: number,
     maxBytes?: number,
   ): Promise<DeliveryRow[]>;
-  /** The entity stream of (topic, key) in version order. */
-  readKey(topic: string, key: string, options: ReadKeyOptions): Promise<StoredEvent[]>;
-  /** Events across topics in position order, filtered, keyset-paginated by position. */
-  query(filter: QueryFilter): Promise<StoredEvent[]>;
+  /**
+   * The entity stream of (topic, key) in version order, at most `limit` events and, with
+   * `maxBytes`, no more payload than that (at least one event).
+   */
+  readKey(topic: string, key: string, options: ReadKeyOptions): Promise<EventPage>;
+  /**
+   * Events across topics in position order, filtered, keyset-paginated by position: at most `limit`
+   * and, with `maxBytes`, no more payload than that (at least one event).
+   */
+  query(filter: QueryFilter): Promise<EventPage>;
   getEvent(id: string): Promise<StoredEvent | undefined>;
   /**
    * Per partition of the topic (in partition order), the offset of its first event committed at or

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe } from "vitest";
 import type { EventStore } from "../store/event-store.js";
 import { describeAppendConformance } from "./conformance/append.js";
 import { describeAppendProblemConformance } from "./conformance/append-problems.js";
+import { describeBoundedPageConformance } from "./conformance/bounded-pages.js";
 import { describeBoundedReadConformance } from "./conformance/bounded-reads.js";
 import { describeConcurrencyConformance } from "./conformance/concurrency.js";
 import { describeDeliveryReadConformance } from "./conformance/delivery-reads.js";
@@ -29,8 +30,9 @@ export interface StoreConformanceOptions {
  * Registers the conformance suite of the storage port: every behaviour `EventStore` promises
  * (topics, append coordinates, atomic commands in independent groups, expected versions,
  * idempotency, the problem documents of failed appends, reads (bounded by count and by bytes),
- * queries, commit notices, concurrent appends, offsets at a time or position, subscription state,
- * its transactions and its lock-free reads, lifecycle), tested through the port only, so that
+ * queries, entity streams and queries bounded by bytes, commit notices, concurrent appends,
+ * offsets at a time or position, subscription state, its transactions and its lock-free reads,
+ * lifecycle), tested through the port only, so that
  * every adapter runs the same tests. Each test gets its own store from `create` and closes it
  * afterwards; the example domain is users and organizations.
  *
@@ -73,6 +75,7 @@ export function describeStoreConformance(options: StoreConformanceOptions): void
     describeReadConformance(context);
     describeDeliveryReadConformance(context);
     describeBoundedReadConformance(context);
+    describeBoundedPageConformance(context);
     describeQueryConformance(context);
     describeNotificationConformance(context);
     describeConcurrencyConformance(context);

@@ -90,8 +90,10 @@ describe("PostgreSQL store", () => {
       metadata: input.metadata,
     });
     expect(await store!.readPartition("users", coordinates!.partition, 0, 10)).toEqual([stored]);
-    expect(await store!.readKey("users", "user-1", { fromVersion: 1, limit: 10 })).toEqual([stored]);
-    expect(await store!.query({ correlationId: "signup-1", order: "desc", limit: 10 })).toEqual([stored]);
+    expect((await store!.readKey("users", "user-1", { fromVersion: 1, limit: 10 })).events).toEqual([stored]);
+    expect((await store!.query({ correlationId: "signup-1", order: "desc", limit: 10 })).events).toEqual([
+      stored,
+    ]);
     const topic = await store!.getTopic("users");
     expect(topic).toMatchObject({ name: "users", partitions: 4, events: 1 });
   });
@@ -140,7 +142,7 @@ describe("PostgreSQL store", () => {
     expect(new Set(seen.map((event) => event.id)).size).toBe(expected);
     const topic = await reader!.getTopic("orders");
     expect(topic?.headOffsets).toEqual([expected]);
-    const stream = await reader!.readKey("orders", "a1-0", { fromVersion: 1, limit: 1000 });
+    const stream = (await reader!.readKey("orders", "a1-0", { fromVersion: 1, limit: 1000 })).events;
     expect(stream.map((event) => event.version)).toEqual(stream.map((_, index) => index + 1));
   });
 
@@ -367,7 +369,7 @@ describe("PostgreSQL store", () => {
     const outcomes = await store!.appendGroup(commands, groupOptions);
     // Then each command saw the versions written by the ones before it
     expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
-    const stream = await store!.readKey("users", "user-7", { fromVersion: 1, limit: 100 });
+    const stream = (await store!.readKey("users", "user-7", { fromVersion: 1, limit: 100 })).events;
     expect(stream.map((event) => event.data)).toEqual(
       Array.from({ length: 10 }, (_, version) => ({ index: version * 50 + 7 })),
     );

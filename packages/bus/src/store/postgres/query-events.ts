@@ -1,14 +1,9 @@
-import type { StoredEvent } from "@tributary/protocol";
 import type { ISql, PendingQuery, Row } from "postgres";
-import type { QueryFilter } from "../event-store.js";
-import { type EventRow, toStoredEvent } from "./event-row.js";
+import type { EventPage, QueryFilter } from "../event-store.js";
+import { readEventsWithinBytes } from "./read-events-within-bytes.js";
 
-/**
- * Events across topics matching every given filter, in position order (`asc` or `desc`), at most
- * `limit`. `afterPosition` continues a page: positions after it in the chosen order. `from` is
- * inclusive and `to` exclusive, both on the commit time.
- */
-export async function queryEvents(sql: ISql, filter: QueryFilter): Promise<StoredEvent[]> {
+/** A condition per filter present; fresh fragments on each call, one set per query sent. */
+function filterConditions(sql: ISql, filter: QueryFilter): PendingQuery<Row[]>[] {
   const conditions: PendingQuery<Row[]>[] = [];
   if (filter.topic !== undefined) conditions.push(sql`topic = ${filter.topic}`);
   if (filter.type !== undefined) conditions.push(sql`type = ${filter.type}`);
@@ -19,20 +14,31 @@ export async function queryEvents(sql: ISql, filter: QueryFilter): Promise<Store
   }
   if (filter.from !== undefined) conditions.push(sql`time >= ${filter.from}`);
   if (filter.to !== undefined) conditions.push(sql`time < ${filter.to}`);
-  if (filter.afterPosition !== undefined) {
-    conditions.push(
-      filter.order === "asc"
-        ? sql`position > ${filter.afterPosition}`
-        : sql`position < ${filter.afterPosition}`,
-    );
-  }
-  const where = conditions.reduce((all, condition) => sql`${all} AND ${condition}`, sql`TRUE`);
-  const order = filter.order === "asc" ? sql`ASC` : sql`DESC`;
-  const rows = await sql<EventRow[]>`
-    SELECT id, topic, partition, "offset", position, version, type, key, time, data, metadata
-    FROM events
-    WHERE ${where}
-    ORDER BY position ${order}
-    LIMIT ${filter.limit}`;
-  return rows.map(toStoredEvent);
+  return conditions;
+}
+
+/**
+ * Events across topics matching every given filter, in position order (`asc` or `desc`), at most
+ * `limit` and, with `maxBytes`, no more payload than that (at least one event). `afterPosition`
+ * continues a page: positions after it in the chosen order. `from` is inclusive and `to` exclusive,
+ * both on the commit time.
+ */
+export function queryEvents(sql: ISql, filter: QueryFilter): Promise<EventPage> {
+  const isAscending = filter.order === "asc";
+  return readEventsWithinBytes(sql, {
+    where: (after) => {
+      const conditions = filterConditions(sql, filter);
+      const position = after === undefined ? filter.afterPosition : Number(after.position);
+      const keyset =
+        position === undefined
+          ? sql`TRUE`
+          : isAscending
+            ? sql`position > ${position}`
+            : sql`position < ${position}`;
+      return conditions.reduce((all, condition) => sql`${all} AND ${condition}`, keyset);
+    },
+    order: () => (isAscending ? sql`position ASC` : sql`position DESC`),
+    limit: filter.limit,
+    maxBytes: filter.maxBytes,
+  });
 }

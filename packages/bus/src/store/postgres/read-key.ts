@@ -1,25 +1,23 @@
-import type { StoredEvent } from "@tributary/protocol";
 import type { ISql } from "postgres";
-import type { ReadKeyOptions } from "../event-store.js";
-import { type EventRow, toStoredEvent } from "./event-row.js";
+import type { EventPage, ReadKeyOptions } from "../event-store.js";
+import { readEventsWithinBytes } from "./read-events-within-bytes.js";
 
 /**
- * The entity stream of (topic, key) in version order from `fromVersion`, at most `limit`; with
- * `asOf`, only the events committed at or before that time (commit times grow with versions, so
- * this is a prefix of the stream).
+ * The entity stream of (topic, key) in version order from `fromVersion`, at most `limit` and, with
+ * `maxBytes`, no more payload than that (at least one event); with `asOf`, only the events
+ * committed at or before that time (commit times grow with versions, so this is a prefix of the
+ * stream).
  */
-export async function readKey(
-  sql: ISql,
-  topic: string,
-  key: string,
-  options: ReadKeyOptions,
-): Promise<StoredEvent[]> {
-  const asOf = options.asOf === undefined ? sql`` : sql`AND time <= ${options.asOf}`;
-  const rows = await sql<EventRow[]>`
-    SELECT id, topic, partition, "offset", position, version, type, key, time, data, metadata
-    FROM events
-    WHERE topic = ${topic} AND key = ${key} AND version >= ${options.fromVersion} ${asOf}
-    ORDER BY version
-    LIMIT ${options.limit}`;
-  return rows.map(toStoredEvent);
+export function readKey(sql: ISql, topic: string, key: string, options: ReadKeyOptions): Promise<EventPage> {
+  const asOf = options.asOf;
+  return readEventsWithinBytes(sql, {
+    where: (after) => {
+      const from = after === undefined ? options.fromVersion : Number(after.version) + 1;
+      const until = asOf === undefined ? sql`` : sql`AND time <= ${asOf}`;
+      return sql`topic = ${topic} AND key = ${key} AND version >= ${from} ${until}`;
+    },
+    order: () => sql`version`,
+    limit: options.limit,
+    maxBytes: options.maxBytes,
+  });
 }

@@ -28,11 +28,10 @@ export async function readPartition(
       LIMIT ${limit}`;
     return rows.map(toStoredEvent);
   }
-  const rows = await readWithinBytes(
-    fromOffset,
+  const { rows } = await readWithinBytes<EventRow & { total: number }>(
     limit,
     maxBytes,
-    (from, count, bytes, isFirst) =>
+    (after, count, bytes) =>
       sql<(EventRow & { total: number })[]>`
       SELECT id, topic, partition, "offset", position, version, type, key, time, data, metadata, total
       FROM (
@@ -41,14 +40,19 @@ export async function readPartition(
             OVER (ORDER BY "offset" ROWS UNBOUNDED PRECEDING))::float8 AS total,
           row_number() OVER (ORDER BY "offset") AS n
         FROM events
-        WHERE topic = ${topic} AND partition = ${partition} AND "offset" >= ${from}
+        WHERE topic = ${topic} AND partition = ${partition} AND "offset" >= ${nextOffset(fromOffset, after)}
         ORDER BY "offset"
         LIMIT ${count}
       ) AS page
-      WHERE total <= ${bytes} OR (n = 1 AND ${isFirst}::boolean)
+      WHERE total <= ${bytes} OR (n = 1 AND ${after === undefined}::boolean)
       ORDER BY "offset"`,
   );
   return rows.map(toStoredEvent);
+}
+
+/** The offset a read goes on from after the row `after` (from `fromOffset` when none). */
+function nextOffset(fromOffset: number, after: { offset: string } | undefined): number {
+  return after === undefined ? fromOffset : Number(after.offset) + 1;
 }
 
 /** A row of `readPartitionForDelivery`: `data` and `metadata` as the text of their jsonb. */
@@ -81,13 +85,13 @@ export async function readPartitionForDelivery(
           WHERE topic = ${topic} AND partition = ${partition} AND "offset" >= ${fromOffset}
           ORDER BY "offset"
           LIMIT ${limit}`
-      : await readWithinBytes(
-          fromOffset,
-          limit,
-          maxBytes,
-          (from, count, bytes, isFirst) =>
-            // The text is printed once, in the inner query, and measured from there.
-            sql<DeliverySourceRow[]>`
+      : (
+          await readWithinBytes<DeliverySourceRow>(
+            limit,
+            maxBytes,
+            (after, count, bytes) =>
+              // The text is printed once, in the inner query, and measured from there.
+              sql<DeliverySourceRow[]>`
             SELECT id, topic, partition, "offset", position, version, type, key, time, data, metadata, total
             FROM (
               SELECT e.*,
@@ -98,14 +102,15 @@ export async function readPartitionForDelivery(
                 SELECT id, topic, partition, "offset", position, version, type, key, time,
                   data::text AS data, metadata::text AS metadata
                 FROM events
-                WHERE topic = ${topic} AND partition = ${partition} AND "offset" >= ${from}
+                WHERE topic = ${topic} AND partition = ${partition} AND "offset" >= ${nextOffset(fromOffset, after)}
                 ORDER BY "offset"
                 LIMIT ${count}
               ) AS e
             ) AS page
-            WHERE total <= ${bytes} OR (n = 1 AND ${isFirst}::boolean)
+            WHERE total <= ${bytes} OR (n = 1 AND ${after === undefined}::boolean)
             ORDER BY "offset"`,
-        );
+          )
+        ).rows;
   const quotedTopic = JSON.stringify(topic);
   return rows.map((row) => {
     const coordinates = toEventCoordinates(row);

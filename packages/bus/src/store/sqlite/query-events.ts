@@ -57,13 +57,20 @@ export function planQuery(filter: QueryFilter): QueryPlan {
 /** Prepared query statements by SQL text; bounded by the number of filter shapes. */
 export type QueryStatementCache = Map<string, Statement<(string | number)[], EventRow>>;
 
-/** The rows a filter matches, preparing its statement on the first query of that shape. */
-export function queryEventRows(db: Database, cache: QueryStatementCache, filter: QueryFilter): EventRow[] {
+/**
+ * The rows a filter matches, as an iterator that reads them one at a time (so that a read bounded by
+ * bytes stops where it is cut), preparing its statement on the first query of that shape.
+ */
+export function queryEventRows(
+  db: Database,
+  cache: QueryStatementCache,
+  filter: QueryFilter,
+): IterableIterator<EventRow> {
   const plan = planQuery(filter);
   let statement = cache.get(plan.sql);
   if (statement === undefined) {
     statement = db.prepare<(string | number)[], EventRow>(plan.sql);
     cache.set(plan.sql, statement);
   }
-  return statement.all(...plan.parameters);
+  return statement.iterate(...plan.parameters);
 }

@@ -186,7 +186,7 @@ describe("SQLite store", () => {
     const second = createSqliteStore({ path });
     await second.migrate();
     const topic = await second.getTopic("users");
-    const stream = await second.readKey("users", "user-1", { fromVersion: 1, limit: 10 });
+    const stream = (await second.readKey("users", "user-1", { fromVersion: 1, limit: 10 })).events;
     const [next] = await second.appendGroup(
       [{ topic: "users", events: [prepareEvent("users", { type: "UserRenamed", key: "user-1", data: {} })] }],
       { autoCreate: false, defaultPartitions: 1 },
@@ -231,7 +231,7 @@ describe("SQLite store", () => {
     // And once the file is back, the next append starts a new writer and commits
     expect(await append("Found")).toMatchObject([{ ok: true, events: [{ offset: 0, version: 1 }] }]);
     expect(
-      (await store.readKey("users", "u", { fromVersion: 1, limit: 10 })).map((event) => event.type),
+      (await store.readKey("users", "u", { fromVersion: 1, limit: 10 })).events.map((event) => event.type),
     ).toEqual(["Found"]);
     await store.close();
   });

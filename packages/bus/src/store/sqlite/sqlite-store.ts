@@ -1,4 +1,4 @@
-import type { StoredEvent, TopicInfo } from "@tributary/protocol";
+import type { TopicInfo } from "@tributary/protocol";
 import type {
   AppendCommand,
   AppendGroupOptions,
@@ -9,11 +9,12 @@ import type {
 import { runAfterCommit, type StoreObserver } from "../store-observer.js";
 import { appendGroupInTransaction } from "./append-group.js";
 import { createSqliteAuthStore } from "./auth-store.js";
-import { payloadBytes, toDeliveryRow, toStoredEvent } from "./event-row.js";
+import { toDeliveryRow, toStoredEvent } from "./event-row.js";
 import { applyMigrations } from "./migrate.js";
 import { offsetsAt } from "./offsets-at.js";
 import { openDatabase, setReadOnly, withWrites } from "./open-database.js";
 import { type QueryStatementCache, queryEventRows } from "./query-events.js";
+import { readWithinBytes } from "./read-within-bytes.js";
 import { createSqliteRegistryStore } from "./registry-store.js";
 import { closedStoreError, toStoreError } from "./sqlite-errors.js";
 import { prepareStatements, type SqliteStatements } from "./statements.js";
@@ -208,14 +209,7 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
         if (maxBytes === undefined)
           return statement.all(topic, partition, fromOffset, limit).map(toStoredEvent);
         // Row by row, stopping at the budget: the rows past it are never read into memory.
-        const events: StoredEvent[] = [];
-        let bytes = 0;
-        for (const row of statement.iterate(topic, partition, fromOffset, limit)) {
-          bytes += payloadBytes(row);
-          if (events.length > 0 && bytes > maxBytes) break;
-          events.push(toStoredEvent(row));
-        }
-        return events;
+        return readWithinBytes(statement.iterate(topic, partition, fromOffset, limit), maxBytes).events;
       });
     },
 
@@ -235,24 +229,19 @@ export function createSqliteStore(options: SqliteStoreOptions): EventStore {
       });
     },
 
-    readKey(topic, key, readOptions) {
-      return run((prepared) => {
-        const rows =
-          readOptions.asOf === undefined
-            ? prepared.readKey.all(topic, key, readOptions.fromVersion, readOptions.limit)
-            : prepared.readKeyAsOf.all(
-                topic,
-                key,
-                readOptions.fromVersion,
-                readOptions.asOf.toISOString(),
-                readOptions.limit,
-              );
-        return rows.map(toStoredEvent);
-      });
+    readKey(topic, key, { fromVersion, asOf, limit, maxBytes }) {
+      return run((prepared) =>
+        readWithinBytes(
+          asOf === undefined
+            ? prepared.readKey.iterate(topic, key, fromVersion, limit)
+            : prepared.readKeyAsOf.iterate(topic, key, fromVersion, asOf.toISOString(), limit),
+          maxBytes,
+        ),
+      );
     },
 
     query(filter) {
-      return run(() => queryEventRows(db, queryStatements, filter).map(toStoredEvent));
+      return run(() => readWithinBytes(queryEventRows(db, queryStatements, filter), filter.maxBytes));
     },
 
     getEvent(id) {

@@ -200,7 +200,7 @@ export function describeAppendConformance(context: ConformanceContext): void {
       // Then the command fails and nothing of it is stored
       expectFailed(outcome, "version-conflict");
       expect(await store.readPartition("users", 0, 0, 100)).toHaveLength(1);
-      expect(await store.readKey("users", "user-2", { fromVersion: 1, limit: 100 })).toEqual([]);
+      expect((await store.readKey("users", "user-2", { fromVersion: 1, limit: 100 })).events).toEqual([]);
       expect(await store.getTopic("users")).toMatchObject({ events: 1, headOffsets: [1] });
 
       // And the next event takes offset 1 and creates user-2 at version 1

@@ -79,7 +79,7 @@ export function describeConcurrencyConformance(context: ConformanceContext): voi
           details: { key: "user-1", expectedVersion: 0, actualVersion: 1 },
         });
       }
-      expect(await store.readKey("users", "user-1", { fromVersion: 1, limit: 100 })).toHaveLength(1);
+      expect((await store.readKey("users", "user-1", { fromVersion: 1, limit: 100 })).events).toHaveLength(1);
     });
   });
 }

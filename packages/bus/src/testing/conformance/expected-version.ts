@@ -27,7 +27,7 @@ export function describeExpectedVersionConformance(context: ConformanceContext):
       expect(expectCommitted(first)).toMatchObject([{ version: 1 }]);
       const error = expectFailed(second, "version-conflict");
       expect(error.details).toMatchObject({ key: "user-1", expectedVersion: "no_stream", actualVersion: 1 });
-      expect(await store.readKey("users", "user-1", { fromVersion: 1, limit: 10 })).toHaveLength(1);
+      expect((await store.readKey("users", "user-1", { fromVersion: 1, limit: 10 })).events).toHaveLength(1);
     });
 
     it("a number must equal the stream's current version", async () => {
@@ -77,7 +77,7 @@ export function describeExpectedVersionConformance(context: ConformanceContext):
       // Then it conflicts with version 0 and nothing is stored
       const error = expectFailed(outcome, "version-conflict");
       expect(error.details).toMatchObject({ key: "user-1", expectedVersion: 2, actualVersion: 0 });
-      expect(await store.readKey("users", "user-1", { fromVersion: 1, limit: 10 })).toEqual([]);
+      expect((await store.readKey("users", "user-1", { fromVersion: 1, limit: 10 })).events).toEqual([]);
     });
 
     it('"any" never conflicts', async () => {
@@ -116,7 +116,7 @@ export function describeExpectedVersionConformance(context: ConformanceContext):
       expect(expectCommitted(created).map((event) => event.version)).toEqual([1, 2, 3]);
       const error = expectFailed(stale, "version-conflict");
       expect(error.details).toMatchObject({ key: "user-1", expectedVersion: 3, actualVersion: 4 });
-      const stream = await store.readKey("users", "user-1", { fromVersion: 1, limit: 10 });
+      const stream = (await store.readKey("users", "user-1", { fromVersion: 1, limit: 10 })).events;
       expect(stream.map((event) => event.version)).toEqual([1, 2, 3]);
     });
   });

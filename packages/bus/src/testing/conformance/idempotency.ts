@@ -55,7 +55,7 @@ export function describeIdempotencyConformance(context: ConformanceContext): voi
       // Then it is an id-conflict naming the id, and user-2 is not stored
       expect(expectFailed(outcome, "id-conflict").details).toMatchObject({ id: "evt-1" });
       expect(await store.getTopic("users")).toMatchObject({ events: 1 });
-      expect(await store.readKey("users", "user-2", { fromVersion: 1, limit: 10 })).toEqual([]);
+      expect((await store.readKey("users", "user-2", { fromVersion: 1, limit: 10 })).events).toEqual([]);
     });
 
     it("an id stored in another topic is an id-conflict", async () => {

@@ -45,7 +45,7 @@ async function seedHistory(store: EventStore): Promise<History> {
   const third = expectCommitted(
     await appendCommand(store, "users", [userRenamed("user-1", "Ada L."), userCreated("user-3")]),
   );
-  const all = await store.query({ order: "asc", limit: 1_000 });
+  const all = (await store.query({ order: "asc", limit: 1_000 })).events;
   expect(all.map((event) => event.id)).toEqual([...first, ...second, ...third].map((event) => event.id));
   const times: History["times"] = [first[0]!.time, second[0]!.time, third[0]!.time];
   expect(Date.parse(times[1])).toBeGreaterThan(Date.parse(times[0]));
@@ -66,11 +66,13 @@ async function readAllPages(
   const pages: StoredEvent[][] = [];
   let afterPosition: number | undefined;
   for (;;) {
-    const page = await store.query({
-      ...filter,
-      limit: pageSize,
-      ...(afterPosition === undefined ? {} : { afterPosition }),
-    });
+    const page = (
+      await store.query({
+        ...filter,
+        limit: pageSize,
+        ...(afterPosition === undefined ? {} : { afterPosition }),
+      })
+    ).events;
     if (page.length === 0) return pages;
     pages.push(page);
     afterPosition = page[page.length - 1]!.position;
@@ -86,8 +88,8 @@ export function describeQueryConformance(context: ConformanceContext): void {
       const history = await seedHistory(store);
 
       // When users events are queried in both orders
-      const ascending = await store.query({ topic: "users", order: "asc", limit: 100 });
-      const descending = await store.query({ topic: "users", order: "desc", limit: 100 });
+      const ascending = (await store.query({ topic: "users", order: "asc", limit: 100 })).events;
+      const descending = (await store.query({ topic: "users", order: "desc", limit: 100 })).events;
 
       // Then both hold exactly the users events, in position order and its reverse
       const users = history.all.filter((event) => event.topic === "users");
@@ -101,9 +103,9 @@ export function describeQueryConformance(context: ConformanceContext): void {
       const history = await seedHistory(store);
 
       // When events are queried by type, and by key
-      const renames = await store.query({ type: "UserRenamed", order: "asc", limit: 100 });
-      const user1 = await store.query({ key: "user-1", order: "asc", limit: 100 });
-      const org1 = await store.query({ key: "org-1", order: "asc", limit: 100 });
+      const renames = (await store.query({ type: "UserRenamed", order: "asc", limit: 100 })).events;
+      const user1 = (await store.query({ key: "user-1", order: "asc", limit: 100 })).events;
+      const org1 = (await store.query({ key: "org-1", order: "asc", limit: 100 })).events;
 
       // Then each holds the matching events only
       expect(ids(renames)).toEqual(ids(history.all.filter((event) => event.type === "UserRenamed")));
@@ -119,13 +121,14 @@ export function describeQueryConformance(context: ConformanceContext): void {
       const history = await seedHistory(store);
 
       // When events are queried by the onboarding correlation, newest first
-      const onboarding = await store.query({ correlationId: "onboarding", order: "desc", limit: 100 });
+      const onboarding = (await store.query({ correlationId: "onboarding", order: "desc", limit: 100 }))
+        .events;
 
       // Then the organization and the two renames it caused come back, across topics
       const expected = history.all.filter((event) => event.metadata.correlationId === "onboarding");
       expect(expected).toHaveLength(3);
       expect(ids(onboarding)).toEqual(ids(expected).reverse());
-      expect(await store.query({ correlationId: "unknown", order: "asc", limit: 100 })).toEqual([]);
+      expect((await store.query({ correlationId: "unknown", order: "asc", limit: 100 })).events).toEqual([]);
     });
 
     it("filters by commit time, from inclusive and to exclusive", async () => {
@@ -136,9 +139,9 @@ export function describeQueryConformance(context: ConformanceContext): void {
       const at = (time: Date) => history.all.filter((event) => event.time === time.toISOString());
 
       // When events are queried from the second batch, before it, and between the two last
-      const fromSecond = await store.query({ from: second, order: "asc", limit: 100 });
-      const beforeSecond = await store.query({ to: second, order: "asc", limit: 100 });
-      const secondOnly = await store.query({ from: second, to: third, order: "asc", limit: 100 });
+      const fromSecond = (await store.query({ from: second, order: "asc", limit: 100 })).events;
+      const beforeSecond = (await store.query({ to: second, order: "asc", limit: 100 })).events;
+      const secondOnly = (await store.query({ from: second, to: third, order: "asc", limit: 100 })).events;
 
       // Then the boundaries hold: from includes its time, to excludes its time
       expect(ids(fromSecond)).toEqual(ids([...at(second!), ...at(third!)]));
@@ -155,13 +158,15 @@ export function describeQueryConformance(context: ConformanceContext): void {
       const history = await seedHistory(store);
 
       // When user-1's renames in users are queried, newest first, one at most
-      const latest = await store.query({
-        topic: "users",
-        type: "UserRenamed",
-        key: "user-1",
-        order: "desc",
-        limit: 1,
-      });
+      const latest = (
+        await store.query({
+          topic: "users",
+          type: "UserRenamed",
+          key: "user-1",
+          order: "desc",
+          limit: 1,
+        })
+      ).events;
 
       // Then the last rename of user-1 comes back alone
       const renames = history.all.filter((event) => event.type === "UserRenamed" && event.key === "user-1");
@@ -182,7 +187,7 @@ export function describeQueryConformance(context: ConformanceContext): void {
           );
         }
       }
-      const users = await store.query({ topic: "users", order: "asc", limit: 1_000 });
+      const users = (await store.query({ topic: "users", order: "asc", limit: 1_000 })).events;
       expect(users).toHaveLength(23);
 
       // When users events are read in pages of 5, after the last position of each page, both ways
@@ -193,12 +198,14 @@ export function describeQueryConformance(context: ConformanceContext): void {
       expect(ascending.map((page) => page.length)).toEqual([5, 5, 5, 5, 3]);
       expect(ids(ascending.flat())).toEqual(ids(users));
       expect(ids(descending.flat())).toEqual(ids(users).reverse());
-      const afterLast = await store.query({
-        topic: "users",
-        order: "asc",
-        limit: 5,
-        afterPosition: users[users.length - 1]!.position,
-      });
+      const afterLast = (
+        await store.query({
+          topic: "users",
+          order: "asc",
+          limit: 5,
+          afterPosition: users[users.length - 1]!.position,
+        })
+      ).events;
       expect(afterLast).toEqual([]);
     });
   });

@@ -50,8 +50,8 @@ export function describeReadConformance(context: ConformanceContext): void {
       }
 
       // When user-1's stream is read whole, and from version 2 with a limit of 2
-      const whole = await store.readKey("users", "user-1", { fromVersion: 1, limit: 100 });
-      const page = await store.readKey("users", "user-1", { fromVersion: 2, limit: 2 });
+      const whole = (await store.readKey("users", "user-1", { fromVersion: 1, limit: 100 })).events;
+      const page = (await store.readKey("users", "user-1", { fromVersion: 2, limit: 2 })).events;
 
       // Then the whole stream is versions 1 to 5 of user-1 only, and the page versions 2 and 3
       expect(whole.map((event) => [event.key, event.version])).toEqual(
@@ -59,7 +59,7 @@ export function describeReadConformance(context: ConformanceContext): void {
       );
       expect(whole[4]?.data).toEqual({ userId: "user-1", name: "Ada 3" });
       expect(page.map((event) => event.version)).toEqual([2, 3]);
-      expect(await store.readKey("users", "user-9", { fromVersion: 1, limit: 100 })).toEqual([]);
+      expect((await store.readKey("users", "user-9", { fromVersion: 1, limit: 100 })).events).toEqual([]);
     });
 
     it("readKey with asOf gives the history up to that time", async () => {
@@ -73,16 +73,20 @@ export function describeReadConformance(context: ConformanceContext): void {
       expect(Date.parse(late!.time)).toBeGreaterThan(Date.parse(early[1]!.time));
 
       // When the stream is read as of the first commit's time, and as of just before it
-      const asOfEarly = await store.readKey("users", "user-1", {
-        fromVersion: 1,
-        limit: 100,
-        asOf: new Date(early[1]!.time),
-      });
-      const beforeAll = await store.readKey("users", "user-1", {
-        fromVersion: 1,
-        limit: 100,
-        asOf: new Date(Date.parse(early[0]!.time) - 1),
-      });
+      const asOfEarly = (
+        await store.readKey("users", "user-1", {
+          fromVersion: 1,
+          limit: 100,
+          asOf: new Date(early[1]!.time),
+        })
+      ).events;
+      const beforeAll = (
+        await store.readKey("users", "user-1", {
+          fromVersion: 1,
+          limit: 100,
+          asOf: new Date(Date.parse(early[0]!.time) - 1),
+        })
+      ).events;
 
       // Then the history holds versions 1 and 2 (asOf is inclusive), and nothing before them
       expect(asOfEarly.map((event) => event.version)).toEqual([1, 2]);
@@ -144,7 +148,7 @@ export function describeReadConformance(context: ConformanceContext): void {
       expectCommitted(await appendCommand(store, "users", events));
 
       // When the stream is read back
-      const stored = await store.readKey("users", "user-1", { fromVersion: 1, limit: 100 });
+      const stored = (await store.readKey("users", "user-1", { fromVersion: 1, limit: 100 })).events;
 
       // Then each payload and metadata is what was sent; a missing data is null, missing metadata {}
       expect(stored.map((event) => event.data)).toEqual([...payloads, null]);
