@@ -129,7 +129,17 @@ export interface Bus {
    * (the first event whatever its size); `next` is the offset to read on from.
    */
   readPartition(topic: string, partition: number, options: ReadPartitionOptions): Promise<PartitionPage>;
+  /**
+   * The entity stream of (topic, key) from `fromVersion`: at most `limit` events, and no more than
+   * `batchBytes` of payload (the first event whatever its size). `next` is the version to read on
+   * from when the page is full or cut by bytes, `null` when it ends at the last matching event.
+   */
   readKey(topic: string, key: string, request: ReadKeyRequest): Promise<KeyPage>;
+  /**
+   * A page of the cross-topic query: at most `limit` events, and no more than `batchBytes` of
+   * payload (the first event whatever its size). `next` is the cursor right after the page's last
+   * event when the page is full or cut by bytes, `null` when it ends at the last matching event.
+   */
   query(request: QueryRequest): Promise<QueryPage>;
   getEvent(id: string): Promise<StoredEvent>;
   /** Ends every long-poll now (it answers with what it has); later reads do not wait. */
@@ -330,9 +340,9 @@ export function createBus(options: BusOptions): Bus {
 
     async readKey(topic, key, request) {
       assertTopicName(topic);
-      const { events } = await store.readKey(topic, key, request);
+      const { events, isCutByBytes } = await store.readKey(topic, key, { ...request, maxBytes: batchBytes });
       const last = events[events.length - 1];
-      const isFull = events.length === request.limit;
+      const isFull = events.length === request.limit || isCutByBytes;
       return { events, next: isFull && last?.version != null ? last.version + 1 : null };
     },
 
@@ -340,7 +350,7 @@ export function createBus(options: BusOptions): Bus {
       if (request.topic !== undefined) assertTopicName(request.topic);
       const afterPosition =
         request.after === undefined ? undefined : decodeCursor(request.after, request.order);
-      const { events } = await store.query({
+      const { events, isCutByBytes } = await store.query({
         ...(request.topic === undefined ? {} : { topic: request.topic }),
         ...(request.type === undefined ? {} : { type: request.type }),
         ...(request.key === undefined ? {} : { key: request.key }),
@@ -350,9 +360,10 @@ export function createBus(options: BusOptions): Bus {
         ...(afterPosition === undefined ? {} : { afterPosition }),
         order: request.order,
         limit: request.limit,
+        maxBytes: batchBytes,
       });
       const last = events[events.length - 1];
-      const isFull = events.length === request.limit;
+      const isFull = events.length === request.limit || isCutByBytes;
       return {
         events,
         next: isFull && last !== undefined ? encodeCursor(request.order, last.position) : null,
