@@ -41,8 +41,9 @@ export interface BusOptions {
   auth?: Omit<AuthenticatorOptions, "store">;
   /**
    * Bytes of event JSON in one batch of events read at most (default 4 MiB), besides its count: a
-   * partition read, a poll response, a push POST, a batch of the event stream. The first event of
-   * a batch is in it whatever its size (an event is at most `limits.maxEventBytes`).
+   * partition read, a page of an entity stream or a query, a poll response, a push POST, a batch of
+   * the event stream. The first event of a batch is in it whatever its size (an event is at most
+   * `limits.maxEventBytes`).
    */
   batchBytes?: number;
   /** Bytes of recently delivered events kept in memory for the subscriptions (default 64 MiB). */

@@ -85,11 +85,14 @@ export interface TributaryClient extends SubscriptionCalls {
   listTopics(): Promise<TopicInfo[]>;
   /** Events of one partition in offset order; `next` is the offset to read from next. */
   readPartition(topic: string, partition: number, options?: ReadPartitionOptions): Promise<PartitionPage>;
-  /** The entity stream of a key in version order. */
+  /**
+   * One page of the entity stream of a key in version order (within `limit` and the bus's batch
+   * budget of bytes); read on from `next` until it is `null` for the rest.
+   */
   readKey(topic: string, key: string, options?: ReadKeyOptions): Promise<KeyPage>;
-  /** One page of the cross-topic query. */
+  /** One page of the cross-topic query (within `limit` and the bus's batch budget of bytes). */
   query(options?: QueryOptions): Promise<QueryPage>;
-  /** Every event the query matches, fetching page after page. */
+  /** Every event the query matches, fetching page after page from each page's `next`. */
   queryAll(options?: Omit<QueryOptions, "after">): AsyncIterable<StoredEvent>;
   getEvent(id: string): Promise<StoredEvent>;
   /**

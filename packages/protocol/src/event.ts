@@ -65,17 +65,29 @@ export interface PartitionPage {
   next: number;
 }
 
-/** A page of a cross-topic query or entity stream. */
+/**
+ * A page of a cross-topic query: at most its `limit` events and the bus's batch budget of bytes
+ * (at least one event).
+ */
 export interface QueryPage {
   events: StoredEvent[];
-  /** Opaque cursor for the next page, `null` when this page is the last one. */
+  /**
+   * Opaque cursor right after this page's last event, also when the budget cut the page short;
+   * `null` when this page is the last one.
+   */
   next: string | null;
 }
 
-/** A page of an entity stream (topic, key), in version order. */
+/**
+ * A page of an entity stream (topic, key), in version order: at most its `limit` events and the
+ * bus's batch budget of bytes (at least one event).
+ */
 export interface KeyPage {
   events: StoredEvent[];
-  /** The version to read from next, `null` when the stream has no more events now. */
+  /**
+   * The version to read from next, also when the budget cut the page short; `null` when the stream
+   * has no more events now.
+   */
   next: number | null;
 }
 

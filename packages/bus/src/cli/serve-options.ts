@@ -43,8 +43,9 @@ Options (environment variable in brackets):
                            [TRIBUTARY_RATE_BYTES] (default ${defaultRateLimits.bytesPerSecond})
   --event-cache-bytes N    bytes of recently delivered events kept in memory, 0 for none
                            [TRIBUTARY_EVENT_CACHE_BYTES] (default ${defaultEventCacheBytes})
-  --batch-bytes N          bytes of events in one poll response, push POST, event-stream batch or
-                           partition read; the first event goes whatever its size
+  --batch-bytes N          bytes of events in one poll response, push POST, event-stream batch,
+                           partition read, entity stream or query page; the first event goes
+                           whatever its size
                            [TRIBUTARY_BATCH_BYTES] (default ${defaultBatchBytes})
   -h, --help               show this help
 `;
