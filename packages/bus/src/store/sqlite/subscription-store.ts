@@ -96,7 +96,8 @@ function updateStatements(name: string, update: SubscriptionUpdate<unknown>): Qu
   for (const partition of update.partitions ?? []) {
     statements.push({
       sql: updatePartitionSql,
-      params: partitionParams(name, partition),
+      // Partition states are never changed once made, so serializing late writes what was queued.
+      params: () => partitionParams(name, partition),
       row: `partition\u0000${name}\u0000${partition.partition}`,
     });
   }

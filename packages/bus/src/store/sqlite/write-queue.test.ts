@@ -27,6 +27,23 @@ function recordingQueue(lingerMs = 20) {
 const statement = (sql: string, row?: string) => ({ sql, params: [], ...(row === undefined ? {} : { row }) });
 
 describe("subscription write queue", () => {
+  it("computes deferred parameters when writing, and never those of a statement replaced first", async () => {
+    const { queue, transactions, finishAll } = recordingQueue();
+    const computed: string[] = [];
+    const deferred = (version: string) => () => {
+      computed.push(version);
+      return [version];
+    };
+    const first = queue.enqueue([{ sql: "p0", params: deferred("v1"), row: "p0" }], false);
+    const second = queue.enqueue([{ sql: "p0", params: deferred("v2"), row: "p0" }], false);
+    expect(computed).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    await finishAll();
+    await Promise.all([first, second]);
+    expect(computed).toEqual(["v2"]);
+    expect(transactions[0]?.statements).toEqual([{ sql: "p0", params: ["v2"] }]);
+  });
+
   it("lets writes that may be lost wait for company, and keeps only the last statement per row", async () => {
     const { queue, transactions, finishAll } = recordingQueue();
     const first = queue.enqueue([statement("p0 v1", "p0"), statement("c1 upsert", "c1")], false);

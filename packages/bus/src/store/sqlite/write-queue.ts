@@ -6,7 +6,14 @@ interface Waiter {
 }
 
 /** A statement of the queue: with a `row` key, a later statement for the same row replaces it. */
-export interface QueuedStatement extends WriteStatement {
+export interface QueuedStatement {
+  sql: string;
+  /**
+   * Its parameters, or a function that computes them when the statement is written: a row replaced
+   * before then (a partition's pending deliveries, rewritten by every poll and ack) is never
+   * serialized at all. The function must see the values as they were queued.
+   */
+  params: WriteStatement["params"] | (() => WriteStatement["params"]);
   /**
    * The row the statement sets whole (an UPDATE of every column, an upsert, a DELETE): only the
    * last statement queued for a row needs to run.
@@ -86,7 +93,10 @@ export class WriteQueue {
   /** Writes rounds of what is queued until nothing is. */
   async #flush(): Promise<void> {
     while (this.#queued.length > 0) {
-      const statements = this.#queued.map(({ sql, params }) => ({ sql, params }));
+      const statements = this.#queued.map(({ sql, params }) => ({
+        sql,
+        params: typeof params === "function" ? params() : params,
+      }));
       const durable = this.#isDurable;
       const waiters = this.#waiters;
       this.#queued = [];
