@@ -16,6 +16,19 @@ export const subscriptionPlan = {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Waits for `done`, or for `ms` at most. The timer is cleared when `done` settles first, so that a
+ * finished run does not keep the process alive until it fires.
+ */
+async function untilDoneOr(done, ms) {
+  let timer;
+  try {
+    await Promise.race([done, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Set by `runSubscriptionSuite`: where each bus writes a CPU profile, when profiling. */
 let busOptions = {};
 
@@ -154,7 +167,7 @@ async function measureHandlerLatency(storeUrl) {
       );
     }
     await Promise.all(appends);
-    await Promise.race([done, sleep(30_000)]);
+    await untilDoneOr(done, 30_000);
     await consumer.stop();
     if (handled < plan.events) throw new Error(`the handler saw ${handled} of ${plan.events} events`);
     return {
@@ -198,7 +211,7 @@ async function measurePush(storeUrl) {
         start: "earliest",
         delivery: { mode: "push", url, batchSize: plan.batchSize },
       });
-      await Promise.race([done, sleep(60_000)]);
+      await untilDoneOr(done, 60_000);
       if (received.size < plan.events)
         throw new Error(`the receiver got ${received.size} of ${plan.events} events`);
       return {
@@ -258,7 +271,7 @@ async function measureCatchUp(storeUrl, progress, kind) {
         if (handled === plan.events) resolveDone();
       },
     );
-    await Promise.race([done, sleep(300_000)]);
+    await untilDoneOr(done, 300_000);
     const ended = performance.now();
     await consumer.stop();
     if (handled < plan.events) throw new Error(`the consumer saw ${handled} of ${plan.events} events`);
