@@ -2,7 +2,8 @@ import type { StoredEvent } from "@tributary/protocol";
 import type { ISql } from "postgres";
 import type { DeliveryRow } from "../event-store.js";
 import { openEventJson } from "./event-json.js";
-import { type EventRow, toEventCoordinates, toStoredEvent } from "./event-row.js";
+import { type EventRow, toEventCoordinates } from "./event-row.js";
+import { readEventsWithinBytes } from "./read-events-within-bytes.js";
 import { readWithinBytes } from "./read-within-bytes.js";
 
 /**
@@ -19,35 +20,14 @@ export async function readPartition(
   limit: number,
   maxBytes?: number,
 ): Promise<StoredEvent[]> {
-  if (maxBytes === undefined) {
-    const rows = await sql<EventRow[]>`
-      SELECT id, topic, partition, "offset", position, version, type, key, time, data, metadata
-      FROM events
-      WHERE topic = ${topic} AND partition = ${partition} AND "offset" >= ${fromOffset}
-      ORDER BY "offset"
-      LIMIT ${limit}`;
-    return rows.map(toStoredEvent);
-  }
-  const { rows } = await readWithinBytes<EventRow & { total: number }>(
+  const page = await readEventsWithinBytes(sql, {
+    where: (after) =>
+      sql`topic = ${topic} AND partition = ${partition} AND "offset" >= ${nextOffset(fromOffset, after)}`,
+    order: () => sql`"offset"`,
     limit,
     maxBytes,
-    (after, count, bytes) =>
-      sql<(EventRow & { total: number })[]>`
-      SELECT id, topic, partition, "offset", position, version, type, key, time, data, metadata, total
-      FROM (
-        SELECT id, topic, partition, "offset", position, version, type, key, time, data, metadata,
-          (sum(octet_length(data::text) + octet_length(metadata::text))
-            OVER (ORDER BY "offset" ROWS UNBOUNDED PRECEDING))::float8 AS total,
-          row_number() OVER (ORDER BY "offset") AS n
-        FROM events
-        WHERE topic = ${topic} AND partition = ${partition} AND "offset" >= ${nextOffset(fromOffset, after)}
-        ORDER BY "offset"
-        LIMIT ${count}
-      ) AS page
-      WHERE total <= ${bytes} OR (n = 1 AND ${after === undefined}::boolean)
-      ORDER BY "offset"`,
-  );
-  return rows.map(toStoredEvent);
+  });
+  return page.events;
 }
 
 /** The offset a read goes on from after the row `after` (from `fromOffset` when none). */
