@@ -29,7 +29,7 @@ interface Bucket {
   at: number;
 }
 
-/** Buckets kept at most; a full map starts over (every principal then starts with a full bucket). */
+/** Buckets kept at most; past it the least recently used is forgotten (a full bucket again). */
 const maxBuckets = 100_000;
 
 /**
@@ -39,12 +39,11 @@ const maxBuckets = 100_000;
 export function createRateLimiter(limits: RateLimits): RateLimiter {
   const eventRate = limits.eventsPerSecond > 0 ? limits.eventsPerSecond : Number.POSITIVE_INFINITY;
   const byteRate = limits.bytesPerSecond > 0 ? limits.bytesPerSecond : Number.POSITIVE_INFINITY;
-  let buckets = new Map<string, Bucket>();
+  const buckets = new LruCache<string, Bucket>(maxBuckets);
   return {
     take(principal, events, bytes, now = performance.now()) {
       let bucket = buckets.get(principal);
       if (bucket === undefined) {
-        if (buckets.size >= maxBuckets) buckets = new Map();
         bucket = { events: eventRate, bytes: byteRate, at: now };
         buckets.set(principal, bucket);
       }
